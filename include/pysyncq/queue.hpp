@@ -1,0 +1,183 @@
+// pysyncq: a broadcast queue between processes, in POSIX shared memory.
+//
+// Every process that opens the queue is both writer and reader. A message appended by
+// any member is read by every member registered at that moment, in one total order, and
+// its bytes are freed once all of them have read it (or closed, or died).
+//
+//   auto q = pysyncq::Queue::create("jobs", {.capacity_bytes = 1 << 20});
+//   q.open("worker-1");                                   // joins at the tail
+//   q.append("greeting", "hello");                        // throws QueueFull when full
+//   q.append("greeting", "hello", pysyncq::Deadline::after(2s));  // waits for space
+//   if (auto m = q.pop(pysyncq::Deadline::after(500ms))) use(m->sender, m->type, m->body);
+//   q.close();                                            // the last close unlinks
+//
+// Thread safety: one Queue may be used from several threads; calls are serialised
+// per handle where they touch the handle's read position. Process safety: any number of
+// processes may attach to the same name; crashes of any of them are recovered (see
+// docs/design.md, "Crash recovery").
+#pragma once
+
+#include "pysyncq/deadline.hpp"
+#include "pysyncq/errors.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pysyncq {
+
+/// Options fixed when a queue is created.
+struct CreateOptions {
+  /// Bytes of message storage; 0 means the page size. Rounded up to a multiple of 8.
+  std::uint64_t capacity_bytes = 0;
+  /// How many registrations (open handles) the queue can hold at once.
+  std::uint32_t max_members = 256;
+  /// Permission bits of /dev/shm/NAME (the umask still applies).
+  unsigned mode = 0600;
+};
+
+/// A message owned by the caller.
+struct Message {
+  std::string sender;
+  std::string type;
+  std::string body;
+};
+
+/// A message as it lies in the queue; valid only inside the callback that receives it.
+struct MessageView {
+  std::string_view sender;
+  std::string_view type;
+  std::string_view body;
+};
+
+/// A set of byte strings used to screen messages by sender or type.
+struct ByteStringLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a < b; }
+};
+using ScreenSet = std::set<std::string, ByteStringLess>;
+
+/// What one registration looks like from outside (syncq stat, Queue::stats).
+struct MemberStats {
+  enum class Waiting { kNo, kForMessage, kForSpace };
+  std::uint32_t slot = 0;
+  int pid = 0;
+  std::string sender;
+  bool alive = true;
+  std::uint64_t unread_messages = 0;
+  std::uint64_t unread_bytes = 0;
+  Waiting waiting = Waiting::kNo;
+  std::chrono::nanoseconds waiting_for{0}; // how long the current wait has lasted
+};
+
+/// A snapshot of a queue. Figures may be stale by the time they are read.
+struct Stats {
+  std::string name;
+  std::uint64_t capacity_bytes = 0;
+  std::uint64_t used_bytes = 0;       // held back by the slowest member
+  std::uint64_t queued_messages = 0;  // messages some member has not read yet
+  std::uint32_t max_members = 0;
+  std::uint32_t members = 0;          // registrations, dead ones included
+  std::uint32_t dead_members = 0;     // registrations whose process is gone, not yet reaped
+  std::uint64_t reaped_total = 0;     // dead registrations reaped since creation
+  std::uint64_t lock_recoveries = 0;  // times the lock was taken from a dead holder
+  std::uint64_t segment_bytes = 0;
+  bool unlinked = false;              // the last close removed the name
+  std::vector<MemberStats> member_list;
+};
+
+/// A handle on a named queue. Move-only; the destructor closes this process's
+/// registration (if any) and unmaps the segment.
+class Queue {
+public:
+  /// Creates a new queue. Throws SyscallError(EEXIST) if the name is taken,
+  /// InvalidArgument on a bad name, size or member limit.
+  static Queue create(std::string_view name, const CreateOptions &options = {});
+  /// Attaches to an existing queue by name alone. Throws SyscallError(ENOENT) when there is
+  /// none, NotAQueue / LayoutMismatch when the segment is not a compatible queue.
+  static Queue attach(std::string_view name);
+  /// Removes a queue's name (like `rm /dev/shm/NAME`); processes already attached go on.
+  static void unlink(std::string_view name);
+
+  Queue(Queue &&) noexcept;
+  Queue &operator=(Queue &&) noexcept;
+  Queue(const Queue &) = delete;
+  Queue &operator=(const Queue &) = delete;
+  ~Queue();
+
+  /// Registers this process as a member; it will read every message appended from now on.
+  /// `sender` names it in the messages it appends (empty: its pid in decimal).
+  /// Reaps dead members first. Throws TooManyMembers, InvalidArgument if already open here.
+  void open(std::string_view sender = {});
+  /// True when this process holds a registration through this handle.
+  bool is_open() const noexcept;
+  /// Unregisters; what this member had not read is freed at once. Idempotent. The last
+  /// member to close unlinks the name. Never throws for a handle that is not open.
+  void close();
+
+  /// Appends a message, waiting for space until `deadline`. Throws QueueFull when it does
+  /// not fit in time (at once if it is larger than the capacity), Deadlock when waiting
+  /// can never succeed, NotOpen without a registration. Blocks: only with a deadline.
+  void append(std::string_view type, std::string_view body,
+              Deadline deadline = Deadline::now());
+  /// Appends without waiting; false when there is not enough free space.
+  [[nodiscard]] bool try_append(std::string_view type, std::string_view body);
+
+  /// Pops the next unread, unscreened message, waiting until `deadline`; nullopt if none.
+  std::optional<Message> pop(Deadline deadline = Deadline::now());
+  /// As pop, reusing `out`'s buffers (no allocation once they are large enough).
+  bool pop_into(Message &out, Deadline deadline = Deadline::now());
+  /// As pop, but hands the message to `visit` in place, without copying it out
+  /// (fields that wrap around the ring's end are copied once). Does not wait.
+  bool try_pop_visit(const std::function<void(const MessageView &)> &visit);
+
+  /// Waits until this member has an unread message (screened or not) or the deadline
+  /// passes; returns whether one is there. For bindings that pop with a lock of their own.
+  bool wait_for_message(Deadline deadline);
+  /// Waits until `needed_bytes` are free or the deadline passes; throws as append does
+  /// when it can never succeed (too large, deadlock). Returns whether space is there.
+  bool wait_for_space(std::uint64_t needed_bytes, Deadline deadline);
+  /// Bytes that a message with these field sizes takes in the queue.
+  static std::uint64_t footprint(std::size_t sender_bytes, std::size_t type_bytes,
+                                 std::size_t body_bytes) noexcept;
+
+  /// Messages whose sender or type is in these sets are skipped by pop (they still count
+  /// as read). Not shared with other handles.
+  ScreenSet &screened_senders() noexcept;
+  ScreenSet &screened_types() noexcept;
+
+  /// Changes how this handle waits (see WaitPolicy).
+  void set_wait_policy(WaitPolicy policy) noexcept;
+  /// Called before each sleep and after each interrupted system call of a blocking wait;
+  /// it may throw (Interrupted, say) to abort the wait. Bindings use it for signals.
+  void set_interrupt_hook(std::function<void()> hook);
+
+  /// Reaps members whose process is gone; returns how many. Any attached process may call.
+  std::uint32_t reap();
+  /// A snapshot of the geometry, usage and members. Takes the queue lock briefly.
+  Stats stats() const;
+
+  const std::string &name() const noexcept;
+  std::uint64_t capacity_bytes() const noexcept;
+  std::uint32_t max_members() const noexcept;
+  /// This handle's sender name (empty when not open).
+  const std::string &sender() const noexcept;
+
+  class Impl;
+
+private:
+  explicit Queue(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Names of every pysyncq queue in /dev/shm (segments with our magic; others skipped).
+std::vector<std::string> list_queues();
+
+} // namespace pysyncq

@@ -1,0 +1,175 @@
+// The shared-memory segment layout: the one place where it is defined.
+// docs/design.md has the same table with the reasons; keep both in step and bump
+// kLayoutVersion on any change of width, order or meaning.
+//
+//   offset 0                  SegmentHeader   (7 cache lines)
+//   members_offset            MemberSlot[max_members]  (128 bytes each)
+//   ring_offset               ring            (capacity_bytes, a multiple of 8)
+//
+// Offsets only, never pointers: every process maps the segment at its own address.
+// Reserved bytes are zero. Geometry fields are written once by the creator, before
+// `state` is released to kReady, and never change after.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace pysyncq::core {
+
+inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL; // "PYSYNQ1" little-endian
+inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::size_t kCacheLine = 64;
+inline constexpr std::uint64_t kRingAlignment = 8; // records start 8-byte aligned
+inline constexpr std::uint64_t kMinCapacity = 64;
+inline constexpr std::uint64_t kMaxCapacity = 1ULL << 40; // 1 TiB: offsets stay far from 2^63
+inline constexpr std::uint32_t kMaxMembersLimit = 1U << 16;
+
+// SegmentHeader::state
+enum SegmentState : std::uint32_t {
+  kInitialising = 0, // creator still writing the geometry
+  kReady = 1,
+};
+
+// MemberSlot::state
+enum SlotState : std::uint32_t {
+  kSlotFree = 0,
+  kSlotActive = 1,
+};
+
+// MemberSlot::waiting counts the member's threads asleep in the kernel: for a message in
+// the low half, for space in the high half (a handle may be shared by threads).
+inline constexpr std::uint32_t kMessageSleeperUnit = 1U;
+inline constexpr std::uint32_t kSpaceSleeperUnit = 1U << 16;
+constexpr std::uint32_t message_sleepers_of(std::uint32_t waiting) noexcept {
+  return waiting & 0xFFFFU;
+}
+constexpr std::uint32_t space_sleepers_of(std::uint32_t waiting) noexcept {
+  return waiting >> 16;
+}
+
+// Every shared atomic must be lock-free and address-free, or it would not work between
+// processes that map the segment at different addresses.
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "64-bit atomics in shm");
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "32-bit atomics in shm");
+static_assert(sizeof(std::atomic<std::uint64_t>) == 8, "atomic adds no lock word");
+static_assert(sizeof(std::atomic<std::uint32_t>) == 4, "futex words are 32-bit");
+
+struct alignas(kCacheLine) SegmentHeader {
+  // --- line 0: identity and geometry (written once before state = kReady) ---
+  std::uint64_t magic;                 // kMagic
+  std::uint32_t layout_version;        // kLayoutVersion
+  std::uint32_t header_bytes;          // sizeof(SegmentHeader)
+  std::uint64_t capacity_bytes;        // ring size, multiple of kRingAlignment
+  std::uint32_t max_members;           // member slots
+  std::uint32_t member_slot_bytes;     // sizeof(MemberSlot)
+  std::uint64_t members_offset;        // from segment start
+  std::uint64_t ring_offset;           // from segment start
+  std::uint64_t segment_bytes;         // whole file size
+  // SYNC POINT: segment ready. Release-stored kReady by the creator after every field
+  // above; attachers acquire-load it before trusting the geometry. Also a futex word that
+  // attachers sleep on while the creator initialises.
+  std::atomic<std::uint32_t> state;
+  std::uint32_t reserved0;
+
+  // --- line 1: the queue lock (a process-shared robust pthread mutex lives here) ---
+  alignas(kCacheLine) std::byte lock_storage[kCacheLine];
+
+  // --- line 2: writer side, changed only under the lock ---
+  // SYNC POINT: publish. Release/seq_cst-stored by an appender after the record bytes;
+  // readers acquire-load it before reading records below it.
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail; // next write position, only grows
+  std::atomic<std::uint64_t> head;       // cached slowest cursor (stats, free estimate)
+  std::atomic<std::uint32_t> unlinked;   // 1 once the last close removed the name
+  std::atomic<std::uint32_t> member_count;
+  std::atomic<std::uint32_t> slots_in_use; // highest slot index ever used + 1 (scan bound)
+  std::uint32_t reserved1;
+  std::atomic<std::uint64_t> reaped_total;
+  std::atomic<std::uint64_t> lock_recoveries;
+  std::atomic<std::uint64_t> last_reap_check_ns; // CLOCK_MONOTONIC of the last liveness scan
+
+  // --- line 3: message futex, bumped only when someone sleeps on it ---
+  alignas(kCacheLine) std::atomic<std::uint32_t> message_futex;
+  std::atomic<std::uint32_t> message_sleepers; // changed under the lock
+
+  // --- line 4: space futex ---
+  alignas(kCacheLine) std::atomic<std::uint32_t> space_futex;
+  std::atomic<std::uint32_t> space_sleepers; // changed under the lock
+
+  // --- lines 5-6: reserved for future use, zero ---
+  alignas(kCacheLine) std::byte reserved2[2 * kCacheLine];
+};
+
+static_assert(offsetof(SegmentHeader, magic) == 0, "magic first, so any reader can check it");
+static_assert(offsetof(SegmentHeader, layout_version) == 8, "version right after magic");
+static_assert(offsetof(SegmentHeader, lock_storage) == 64, "lock on its own line");
+static_assert(offsetof(SegmentHeader, tail) == 128, "writer line");
+static_assert(offsetof(SegmentHeader, message_futex) == 192, "futex words apart");
+static_assert(offsetof(SegmentHeader, space_futex) == 256, "futex words apart");
+static_assert(sizeof(SegmentHeader) == 7 * kCacheLine, "header is 7 cache lines");
+
+// One registration. Line 0 is written by its owner on every pop; line 1 only when the
+// owner joins, leaves or sleeps, so appenders scanning cursors share no line with them.
+struct alignas(kCacheLine) MemberSlot {
+  // --- line 0: owner-written read position ---
+  // SYNC POINT: consumed. The owner seq_cst-stores its cursor after copying a message
+  // out; appenders acquire-load it (under the lock) before reusing the bytes below it.
+  std::atomic<std::uint64_t> cursor;
+  std::atomic<std::uint64_t> messages_read; // stats only (relaxed)
+  std::byte reserved0[kCacheLine - 16];
+
+  // --- line 1: identity, changed under the lock ---
+  // SYNC POINT: slot published. Release-stored kSlotActive after cursor, pid and
+  // start_time; scanners acquire-load it before reading those.
+  alignas(kCacheLine) std::atomic<std::uint32_t> state;
+  std::atomic<std::uint32_t> waiting;       // sleeper counts (see above), under the lock
+  std::int32_t pid;
+  std::uint32_t deadlock;                   // set under the lock: fail this member's wait
+  std::uint64_t start_time;                 // /proc/PID/stat field 22, tells pid reuse
+  std::atomic<std::uint64_t> waiting_since_ns; // CLOCK_MONOTONIC, stats only
+  char sender[kCacheLine - 32];             // stats copy of the sender, truncated, NUL-padded
+};
+
+static_assert(offsetof(MemberSlot, cursor) == 0, "cursor line");
+static_assert(offsetof(MemberSlot, state) == kCacheLine, "identity on its own line");
+static_assert(sizeof(MemberSlot) == 2 * kCacheLine, "slot is two cache lines");
+
+// A message in the ring: this header, then sender, type and body bytes, then zero
+// padding to the next multiple of kRingAlignment. A record may wrap around the ring's
+// end at any byte, header included.
+struct RecordHeader {
+  std::uint32_t sender_bytes;
+  std::uint32_t type_bytes;
+  std::uint64_t body_bytes;
+};
+static_assert(sizeof(RecordHeader) == 16, "record header is 16 bytes on the wire");
+static_assert(offsetof(RecordHeader, body_bytes) == 8, "no hidden padding");
+
+inline constexpr std::uint64_t kSenderNameCapacity = sizeof(MemberSlot::sender);
+
+/// Geometry derived from the two creation choices; used by creator and attacher alike.
+struct Geometry {
+  std::uint64_t capacity_bytes;
+  std::uint32_t max_members;
+  std::uint64_t members_offset;
+  std::uint64_t ring_offset;
+  std::uint64_t segment_bytes;
+};
+
+constexpr std::uint64_t round_up(std::uint64_t value, std::uint64_t multiple) noexcept {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+constexpr Geometry make_geometry(std::uint64_t capacity_bytes,
+                                 std::uint32_t max_members) noexcept {
+  Geometry g{};
+  g.capacity_bytes = capacity_bytes;
+  g.max_members = max_members;
+  g.members_offset = sizeof(SegmentHeader);
+  g.ring_offset = round_up(g.members_offset + std::uint64_t{max_members} * sizeof(MemberSlot),
+                           4096); // ring on its own page: payload copies start page-aligned
+  g.segment_bytes = g.ring_offset + capacity_bytes;
+  return g;
+}
+
+} // namespace pysyncq::core

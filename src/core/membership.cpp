@@ -1,0 +1,137 @@
+#include "core/membership.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pysyncq::core {
+
+std::uint32_t MemberTable::scan_end() const noexcept {
+  // Relaxed: only a bound for the scan; it only grows, and it grows under the lock that
+  // every scanner holding the lock synchronises with.
+  return std::min(header_->slots_in_use.load(std::memory_order_relaxed), header_->max_members);
+}
+
+std::optional<std::uint32_t> MemberTable::join(int pid, std::uint64_t start_time,
+                                               std::string_view sender,
+                                               std::uint64_t cursor) const noexcept {
+  const std::uint32_t limit = header_->max_members;
+  for (std::uint32_t index = 0; index < limit; ++index) {
+    MemberSlot &candidate = slots_[index];
+    // Relaxed: slot states change only under the lock, which we hold.
+    if (candidate.state.load(std::memory_order_relaxed) != kSlotFree) {
+      continue;
+    }
+    // Relaxed stores: published by the release store of `state` below.
+    candidate.cursor.store(cursor, std::memory_order_relaxed);
+    candidate.messages_read.store(0, std::memory_order_relaxed);
+    candidate.waiting.store(0, std::memory_order_relaxed);
+    candidate.waiting_since_ns.store(0, std::memory_order_relaxed);
+    candidate.pid = pid;
+    candidate.start_time = start_time;
+    candidate.deadlock = 0;
+    std::memset(candidate.sender, 0, sizeof candidate.sender);
+    std::memcpy(candidate.sender, sender.data(),
+                std::min(sender.size(), sizeof candidate.sender - 1));
+    // SYNC POINT: slot published (release; scanners acquire).
+    candidate.state.store(kSlotActive, std::memory_order_release);
+    header_->member_count.fetch_add(1, std::memory_order_relaxed); // under the lock
+    if (header_->slots_in_use.load(std::memory_order_relaxed) < index + 1) {
+      header_->slots_in_use.store(index + 1, std::memory_order_relaxed);
+    }
+    return index;
+  }
+  return std::nullopt;
+}
+
+void MemberTable::leave(std::uint32_t index) const noexcept {
+  MemberSlot &member = slots_[index];
+  if (member.state.load(std::memory_order_relaxed) != kSlotActive) {
+    return;
+  }
+  // Take back the sleeper counts this member may still hold (a thread of a closing
+  // process can be asleep on its behalf; it will find the slot gone when it wakes).
+  const std::uint32_t waiting = member.waiting.exchange(0, std::memory_order_relaxed);
+  header_->message_sleepers.fetch_sub(message_sleepers_of(waiting), std::memory_order_relaxed);
+  header_->space_sleepers.fetch_sub(space_sleepers_of(waiting), std::memory_order_relaxed);
+  // Release: pairs with the acquire of scanners; after it the cursor no longer holds
+  // back space.
+  member.state.store(kSlotFree, std::memory_order_release);
+  header_->member_count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::uint64_t MemberTable::slowest_cursor(std::uint64_t tail) const noexcept {
+  const std::uint64_t capacity = header_->capacity_bytes;
+  std::uint64_t slowest = tail;
+  const std::uint32_t end = scan_end();
+  for (std::uint32_t index = 0; index < end; ++index) {
+    const MemberSlot &member = slots_[index];
+    if (member.state.load(std::memory_order_acquire) != kSlotActive) {
+      continue;
+    }
+    // SYNC POINT: consumed (acquire; pairs with the owner's seq_cst store after its copy).
+    // seq_cst so that a space sleeper's re-check and a reader's store of its cursor
+    // cannot both miss each other (Dekker with space_sleepers).
+    const std::uint64_t cursor = member.cursor.load(std::memory_order_seq_cst);
+    if (cursor > tail || tail - cursor > capacity) {
+      continue; // corrupt: never let it make free space negative
+    }
+    slowest = std::min(slowest, cursor);
+  }
+  return slowest;
+}
+
+std::uint32_t MemberTable::reap_dead(const IsAlive &is_alive,
+                                     std::optional<std::uint64_t> only_at_cursor) const {
+  std::uint32_t reaped = 0;
+  const std::uint32_t end = scan_end();
+  for (std::uint32_t index = 0; index < end; ++index) {
+    const MemberSlot &member = slots_[index];
+    if (member.state.load(std::memory_order_relaxed) != kSlotActive) {
+      continue;
+    }
+    if (only_at_cursor && member.cursor.load(std::memory_order_acquire) != *only_at_cursor) {
+      continue;
+    }
+    if (is_alive(member.pid, member.start_time)) {
+      continue;
+    }
+    leave(index);
+    ++reaped;
+  }
+  if (reaped != 0) {
+    header_->reaped_total.fetch_add(reaped, std::memory_order_relaxed);
+  }
+  return reaped;
+}
+
+void MemberTable::recount_sleepers() const noexcept {
+  std::uint32_t message_sleepers = 0;
+  std::uint32_t space_sleepers = 0;
+  const std::uint32_t end = scan_end();
+  for (std::uint32_t index = 0; index < end; ++index) {
+    const MemberSlot &member = slots_[index];
+    if (member.state.load(std::memory_order_relaxed) != kSlotActive) {
+      continue;
+    }
+    const std::uint32_t waiting = member.waiting.load(std::memory_order_relaxed);
+    message_sleepers += message_sleepers_of(waiting);
+    space_sleepers += space_sleepers_of(waiting);
+  }
+  header_->message_sleepers.store(message_sleepers, std::memory_order_relaxed);
+  header_->space_sleepers.store(space_sleepers, std::memory_order_relaxed);
+}
+
+std::vector<std::uint32_t> MemberTable::members_at(std::uint64_t position) const {
+  std::vector<std::uint32_t> result;
+  const std::uint32_t end = scan_end();
+  for (std::uint32_t index = 0; index < end; ++index) {
+    const MemberSlot &member = slots_[index];
+    if (member.state.load(std::memory_order_acquire) == kSlotActive &&
+        member.cursor.load(std::memory_order_acquire) == position) {
+      result.push_back(index);
+    }
+  }
+  return result;
+}
+
+} // namespace pysyncq::core

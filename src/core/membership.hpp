@@ -1,0 +1,63 @@
+// The member table: who is registered, where each one reads, and reaping the dead.
+// Everything here that changes a slot's identity runs under the queue lock; the owner
+// changes only its own cursor and read count, without the lock.
+#pragma once
+
+#include "core/layout.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace pysyncq::core {
+
+/// Tells whether the process (pid, start_time) still lives. Supplied by the platform.
+using IsAlive = std::function<bool(int pid, std::uint64_t start_time)>;
+
+class MemberTable {
+public:
+  MemberTable() = default;
+  MemberTable(SegmentHeader *header, MemberSlot *slots) noexcept
+      : header_(header), slots_(slots) {}
+
+  MemberSlot &slot(std::uint32_t index) const noexcept { return slots_[index]; }
+  std::uint32_t max_members() const noexcept { return header_->max_members; }
+
+  /// Slots worth scanning: those below the highest index ever used. Never above the limit,
+  /// even in a corrupt segment.
+  std::uint32_t scan_end() const noexcept;
+
+  /// Under the lock: takes a free slot for (pid, start_time, sender) reading from
+  /// `cursor`, and publishes it. nullopt when every slot is taken.
+  std::optional<std::uint32_t> join(int pid, std::uint64_t start_time, std::string_view sender,
+                                    std::uint64_t cursor) const noexcept;
+
+  /// Under the lock: frees a slot (its unread bytes stop counting at once).
+  void leave(std::uint32_t index) const noexcept;
+
+  /// Under the lock: the slowest cursor of all active members, or `tail` when none.
+  /// Cursors above `tail` or more than capacity behind it are corrupt and ignored.
+  std::uint64_t slowest_cursor(std::uint64_t tail) const noexcept;
+
+  /// Under the lock: frees every active slot whose process is gone and fixes the sleeper
+  /// counts it held; returns how many. `only_at_cursor` limits the scan to members whose
+  /// cursor equals it (the ones holding back space), to keep waits cheap.
+  std::uint32_t reap_dead(const IsAlive &is_alive,
+                          std::optional<std::uint64_t> only_at_cursor = std::nullopt) const;
+
+  /// Under the lock: recounts the sleeper counters from the active slots' waiting bits.
+  /// Used after a lock holder died, when a count may be off by its half-done update.
+  void recount_sleepers() const noexcept;
+
+  /// Active slots whose cursor equals `position` (the members holding back the oldest
+  /// unread message when `position` is the slowest cursor).
+  std::vector<std::uint32_t> members_at(std::uint64_t position) const;
+
+private:
+  SegmentHeader *header_ = nullptr;
+  MemberSlot *slots_ = nullptr;
+};
+
+} // namespace pysyncq::core

@@ -1,0 +1,34 @@
+// The queue lock: a process-shared, robust pthread mutex placed in the segment.
+// Robust means that when its holder dies, the next locker gets the lock with a note
+// (EOWNERDEAD) instead of waiting for ever; it repairs what the dead holder left, then
+// marks the lock consistent.
+#pragma once
+
+#include <cstddef>
+
+namespace pysyncq::platform {
+
+/// Bytes a mutex needs; the layout reserves a cache line.
+std::size_t robust_mutex_bytes() noexcept;
+
+/// Constructs the mutex in `storage` (creator only, before the segment is published).
+void robust_mutex_init(std::byte *storage);
+
+/// Holds the lock for a scope. owner_died() tells whether the previous holder died
+/// holding it; the holder must then repair and call mark_consistent() before unlocking.
+class RobustLock {
+public:
+  explicit RobustLock(std::byte *storage);
+  RobustLock(const RobustLock &) = delete;
+  RobustLock &operator=(const RobustLock &) = delete;
+  ~RobustLock();
+
+  bool owner_died() const noexcept { return owner_died_; }
+  void mark_consistent();
+
+private:
+  std::byte *storage_;
+  bool owner_died_ = false;
+};
+
+} // namespace pysyncq::platform

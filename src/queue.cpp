@@ -131,6 +131,7 @@ public:
                              " members, its limit (set when it was created)");
       }
       index = *joined;
+      PYSYNCQ_CRASH_POINT("open.after_join");
     });
     registration_ = Registration{&segment_.members.slot(index), index, self.pid};
     opened_generation_ = platform::fork_generation();
@@ -147,6 +148,7 @@ public:
     with_lock([&] {
       if (was_open && registration_.still_ours()) {
         segment_.members.leave(registration_.index);
+        PYSYNCQ_CRASH_POINT("close.after_leave");
       }
       segment_.members.reap_dead(alive);
       if (header().member_count.load(std::memory_order_relaxed) == 0) {
@@ -247,6 +249,7 @@ public:
         }
         check_deadlock(me, needed, tail, head);
         announce_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers);
+        PYSYNCQ_CRASH_POINT("wait_for_space.after_announce");
         // Relaxed: read under the lock; any later bump follows a reader's cursor store
         // that our next re-check would see (Dekker, see release_space()).
         seen = header().space_futex.load(std::memory_order_relaxed);
@@ -344,6 +347,7 @@ public:
           return;
         }
         announce_sleep(me, core::kMessageSleeperUnit, header().message_sleepers);
+        PYSYNCQ_CRASH_POINT("wait_for_message.after_announce");
         // Relaxed: read under the lock; an appender that publishes after this reads
         // our count under the same lock and bumps the word after it.
         seen = header().message_futex.load(std::memory_order_relaxed);

@@ -1,0 +1,161 @@
+#include "support/processes.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdexcept>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace pysyncq::testing {
+
+std::string unique_name(std::string_view tag) {
+  static std::atomic<int> counter{0};
+  return "pysyncq-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+         std::string(tag);
+}
+
+NameGuard::~NameGuard() { ::shm_unlink(("/" + name_).c_str()); }
+
+bool NameGuard::exists() const { return ::access(("/dev/shm/" + name_).c_str(), F_OK) == 0; }
+
+Pipe::Pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe2 failed");
+  }
+  read_fd_ = fds[0];
+  write_fd_ = fds[1];
+}
+
+Pipe::~Pipe() {
+  ::close(read_fd_);
+  ::close(write_fd_);
+}
+
+void Pipe::send(char byte) const {
+  while (::write(write_fd_, &byte, 1) != 1) {
+    if (errno != EINTR) {
+      throw std::runtime_error("pipe write failed");
+    }
+  }
+}
+
+void Pipe::send_text(const std::string &text) const {
+  for (const char c : text) {
+    send(c);
+  }
+  send('\n');
+}
+
+bool Pipe::receive(char &byte, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd descriptor{read_fd_, POLLIN, 0};
+    const int ready = ::poll(&descriptor, 1, static_cast<int>(std::max<long>(left.count(), 0)));
+    if (ready < 0 && errno == EINTR) {
+      continue;
+    }
+    if (ready <= 0) {
+      return false;
+    }
+    const ssize_t got = ::read(read_fd_, &byte, 1);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    return got == 1;
+  }
+}
+
+bool Pipe::expect(char expected, std::chrono::milliseconds timeout) const {
+  char byte = 0;
+  return receive(byte, timeout) && byte == expected;
+}
+
+bool Pipe::receive_line(std::string &line, std::chrono::milliseconds timeout) const {
+  line.clear();
+  char byte = 0;
+  while (receive(byte, timeout)) {
+    if (byte == '\n') {
+      return true;
+    }
+    line += byte;
+  }
+  return false;
+}
+
+Child::Child(const std::function<int()> &body, std::chrono::seconds watchdog) {
+  std::fflush(nullptr); // no buffered output duplicated into the child
+  pid_ = ::fork();
+  if (pid_ < 0) {
+    throw std::runtime_error("fork failed");
+  }
+  if (pid_ == 0) {
+    ::alarm(static_cast<unsigned>(watchdog.count())); // SIGALRM ends a hung child
+    int status = 99;
+    try {
+      status = body();
+    } catch (const std::exception &error) {
+      std::fprintf(stderr, "child %d: uncaught exception: %s\n", ::getpid(), error.what());
+    } catch (...) {
+      std::fprintf(stderr, "child %d: uncaught exception\n", ::getpid());
+    }
+    std::fflush(nullptr);
+    ::_exit(status); // not exit(): the parent's gtest state must not run twice
+  }
+}
+
+Child::Child(Child &&other) noexcept : pid_(other.pid_) { other.pid_ = -1; }
+
+Child::~Child() {
+  if (pid_ > 0) {
+    kill_and_wait();
+  }
+}
+
+int Child::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) {
+    return -1001;
+  }
+  // A pidfd becomes readable when the child exits: wait on it with the timeout.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd >= 0) {
+    pollfd descriptor{pidfd, POLLIN, 0};
+    int ready = 0;
+    do {
+      ready = ::poll(&descriptor, 1, static_cast<int>(timeout.count()));
+    } while (ready < 0 && errno == EINTR);
+    ::close(pidfd);
+    if (ready == 0) {
+      kill_and_wait();
+      return -1000;
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+int Child::kill_and_wait() {
+  if (pid_ <= 0) {
+    return -1001;
+  }
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+} // namespace pysyncq::testing

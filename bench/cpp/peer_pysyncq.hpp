@@ -1,0 +1,136 @@
+// Our queue as a benchmark side: one queue, every process a member that screens its own
+// sender (the C++ API does not screen it by default). Pops hand the body to the caller's
+// buffer with one copy (try_pop_visit), as every other peer's recv does.
+#pragma once
+
+#include "harness.hpp"
+#include "pysyncq/queue.hpp"
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <unistd.h>
+
+namespace bench {
+
+class PysyncqSide {
+public:
+  // A writer-only side (`writer_only`) still reads: every member must pass over every
+  // message, its own included, or it holds their space. It skips its own (screened)
+  // messages before each append, as a Python writer would with `for m in q: pass`.
+  PysyncqSide(const std::string &name, const std::string &sender, pysyncq::WaitPolicy policy,
+              bool writer_only = false)
+      : queue_(pysyncq::Queue::attach(name)), writer_only_(writer_only) {
+    queue_.open(sender);
+    queue_.screened_senders().insert(sender);
+    queue_.set_wait_policy(policy);
+  }
+  PysyncqSide(PysyncqSide &&) noexcept = default;
+  PysyncqSide(const PysyncqSide &) = delete;
+  PysyncqSide &operator=(const PysyncqSide &) = delete;
+  PysyncqSide &operator=(PysyncqSide &&) = delete;
+  ~PysyncqSide() = default; // the Queue closes our registration; the last one unlinks
+
+  void send(const char *data, std::size_t n) {
+    if (writer_only_) {
+      (void)queue_.try_pop_visit([](const pysyncq::MessageView &) {});
+    }
+    queue_.append("m", std::string_view(data, n), pysyncq::Deadline::never());
+  }
+  std::size_t recv(char *out) {
+    std::size_t n = 0;
+    const auto copy_out = [&](const pysyncq::MessageView &view) {
+      std::memcpy(out, view.body.data(), view.body.size());
+      n = view.body.size();
+    };
+    while (!queue_.try_pop_visit(copy_out)) {
+      queue_.wait_for_message(pysyncq::Deadline::never());
+    }
+    return n;
+  }
+
+private:
+  pysyncq::Queue queue_;
+  bool writer_only_ = false;
+};
+
+// A unique queue name per run, and the creator's handle (not a member) kept until the
+// run ends; `finish()` removes the name should a failed run have left it.
+class PysyncqRun {
+public:
+  explicit PysyncqRun(std::uint64_t capacity_bytes)
+      : name_("pysyncq-bench-" + std::to_string(getpid()) + "-" + std::to_string(counter()++)),
+        creator_(pysyncq::Queue::create(name_, {.capacity_bytes = capacity_bytes})) {}
+  const std::string &name() const noexcept { return name_; }
+  void finish() {
+    try {
+      pysyncq::Queue::unlink(name_);
+    } catch (const std::exception &) { // NOLINT(bugprone-empty-catch): already gone is fine
+    }
+  }
+
+private:
+  static int &counter() {
+    static int value = 0;
+    return value;
+  }
+  std::string name_;
+  pysyncq::Queue creator_;
+};
+
+struct PolicyVariant {
+  const char *contender;
+  pysyncq::WaitPolicy policy;
+};
+
+inline std::vector<PolicyVariant> pysyncq_variants() {
+  using namespace std::chrono_literals;
+  return {{"pysyncq", pysyncq::WaitPolicy{}},
+          {"pysyncq-sleep", pysyncq::WaitPolicy::sleep()},
+          {"pysyncq-spin", pysyncq::WaitPolicy::spin_only()}};
+}
+
+inline void bench_pysyncq(const Options &options) {
+  for (const PolicyVariant &variant : pysyncq_variants()) {
+    if (!options.wants(variant.contender)) {
+      continue;
+    }
+    for (const std::size_t size : options.latency_sizes()) {
+      PysyncqRun run(1 << 20);
+      run_pingpong(
+          options, variant.contender, size,
+          [&] { return PysyncqSide(run.name(), "parent", variant.policy); },
+          [&] { return PysyncqSide(run.name(), "child", variant.policy); },
+          [&] { run.finish(); });
+    }
+  }
+}
+
+inline void bench_pysyncq_fanout(const Options &options) {
+  for (const PolicyVariant &variant : pysyncq_variants()) {
+    if (!options.wants(variant.contender)) {
+      continue;
+    }
+    for (const std::size_t size : options.fanout_sizes()) {
+      for (const int readers : options.fanout_readers()) {
+        std::optional<PysyncqRun> run;
+        const auto make_writer = [&](int) {
+          return PysyncqSide(run->name(), "writer", variant.policy, true);
+        };
+        const auto make_reader = [&](int r) {
+          return PysyncqSide(run->name(), "reader-" + std::to_string(r), variant.policy);
+        };
+        // A fresh queue per run: run_fanout calls `after` between runs.
+        run.emplace(4 << 20);
+        run_fanout(options, variant.contender, size, readers, false, make_writer, make_reader,
+                   [&] {
+                     run->finish();
+                     run.emplace(4 << 20);
+                   });
+        run->finish();
+      }
+    }
+  }
+}
+
+} // namespace bench

@@ -1,0 +1,239 @@
+// Random SIGKILLs in a bounded loop of rounds (seed printed; PYSYNCQ_SEED replays it).
+//
+// Each round: survivors register, then victims join and do random appends, pops, closes,
+// reopens and stats; every victim dies, either at a randomly chosen crash point or by a
+// SIGKILL from the test at a random instant. Survivors check every message they read:
+// whole and byte-exact (checksum), and from each sender in order with no gap and no
+// duplicate (victims joined after the survivors, so survivors see all they published).
+// After the round the whole capacity must be usable and the last close removes the name.
+#include "crash_helpers.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <thread>
+
+namespace pysyncq::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char *kCrashPoints[] = {
+    "append.before_copy",      "append.after_copy",
+    "append.after_publish",    "pop.before_advance",
+    "open.after_join",         "close.after_leave",
+    "wait_for_space.after_announce", "wait_for_message.after_announce"};
+
+constexpr int kSurvivors = 2;
+constexpr int kVictims = 3;
+constexpr std::uint32_t kVictimStreamBase = 100;
+
+// Exit codes of a survivor.
+enum SurvivorExit : int {
+  kOk = 0,
+  kNoGo = 3,
+  kTorn = 20,
+  kOutOfOrder = 21,
+  kBadDone = 22,
+  kStuck = 23,
+};
+
+struct Round {
+  std::uint64_t seed;
+  std::string name;
+  std::uint64_t capacity;
+  std::uint64_t messages_each;
+};
+
+// A survivor: appends `messages_each` checked messages and a "done", and reads until it
+// has every survivor's "done". Appends block for a short random time, so dead members
+// that hold back space are reaped by the wait; a Deadlock verdict (all holders blocked)
+// is answered by reading.
+int run_survivor(const Round &round, int index, const Pipe &registered, const Pipe &go) {
+  auto q = Queue::attach(round.name);
+  q.open("s" + std::to_string(index));
+  registered.send('r');
+  if (!go.expect('g', 30s)) {
+    return kNoGo;
+  }
+  Random rng(round.seed * 31 + static_cast<std::uint64_t>(index));
+  const auto give_up = std::chrono::steady_clock::now() + 40s;
+  const std::uint32_t max_payload = static_cast<std::uint32_t>(round.capacity / 3);
+  std::map<std::uint32_t, std::uint64_t> next_seq; // per stream
+  int done_seen = 0;
+  std::uint64_t sent = 0; // messages_each data messages, then one "done"
+  Message message;
+  while (done_seen < kSurvivors || sent <= round.messages_each) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      std::fprintf(stderr, "survivor %d stuck: sent %llu, saw %d done\n", index,
+                   static_cast<unsigned long long>(sent), done_seen);
+      return kStuck;
+    }
+    bool progressed = false;
+    if (sent <= round.messages_each) {
+      const bool done = sent == round.messages_each;
+      const std::string body = make_checked_body(
+          static_cast<std::uint32_t>(index), sent,
+          done ? 0 : static_cast<std::uint32_t>(rng.below(max_payload)));
+      try {
+        q.append(done ? "done" : "data", body,
+                 Deadline::after(std::chrono::milliseconds(rng.below(20))));
+        ++sent;
+        progressed = true;
+      } catch (const QueueFull &) { // full for now, or every holder blocked: go read
+      }
+    }
+    const Deadline read_deadline =
+        progressed ? Deadline::now() : Deadline::after(std::chrono::milliseconds(5));
+    while (q.pop_into(message, read_deadline)) {
+      const auto id = parse_checked_body(message.body);
+      if (!id) {
+        std::fprintf(stderr, "survivor %d: torn message of %zu bytes from %s\n", index,
+                     message.body.size(), message.sender.c_str());
+        return kTorn;
+      }
+      std::uint64_t &expected = next_seq[id->stream];
+      if (message.type == "done") {
+        if (id->stream >= kSurvivors || id->seq != round.messages_each ||
+            expected != round.messages_each) {
+          std::fprintf(stderr, "survivor %d: 'done' of stream %u after %llu of %llu\n", index,
+                       id->stream, static_cast<unsigned long long>(expected),
+                       static_cast<unsigned long long>(round.messages_each));
+          return kBadDone;
+        }
+        ++done_seen;
+        continue;
+      }
+      if (id->seq != expected) {
+        std::fprintf(stderr, "survivor %d: stream %u message %llu where %llu was due\n", index,
+                     id->stream, static_cast<unsigned long long>(id->seq),
+                     static_cast<unsigned long long>(expected));
+        return kOutOfOrder;
+      }
+      ++expected;
+    }
+  }
+  q.close();
+  return kOk;
+}
+
+// A victim: random operations until it dies (its armed crash point, or the test's kill).
+int run_victim(const Round &round, int index, const char *crash_point) {
+  auto q = Queue::attach(round.name);
+  Random rng(round.seed * 131 + static_cast<std::uint64_t>(index));
+  if (crash_point != nullptr) {
+    arm_crash_point(crash_point);
+  }
+  if (rng.chance(50)) {
+    q.set_wait_policy(WaitPolicy::sleep()); // reach the sleep crash points sooner
+  }
+  const std::string sender = "v" + std::to_string(index);
+  q.open(sender);
+  const auto stream = kVictimStreamBase + static_cast<std::uint32_t>(index);
+  const std::uint32_t max_payload = static_cast<std::uint32_t>(round.capacity / 3);
+  std::uint64_t seq = 0;
+  Message message;
+  for (;;) {
+    const std::uint64_t op = rng.below(20);
+    if (op < 9) {
+      try {
+        q.append("data", make_checked_body(stream, seq, static_cast<std::uint32_t>(
+                                                            rng.below(max_payload))),
+                 Deadline::after(std::chrono::milliseconds(rng.below(30))));
+        ++seq;
+      } catch (const QueueFull &) {
+      }
+    } else if (op < 17) {
+      const Deadline deadline = Deadline::after(std::chrono::milliseconds(rng.below(10)));
+      for (int n = 0; n < 4 && q.pop_into(message, deadline); ++n) {
+        if (!parse_checked_body(message.body)) {
+          return kTorn;
+        }
+      }
+    } else if (op < 19) {
+      q.close();
+      q.open(sender);
+    } else {
+      (void)q.stats();
+    }
+  }
+}
+
+TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack) {
+  const std::uint64_t seed = test_seed();
+  const int rounds = torture() ? 1000 : 150;
+  std::printf("random kill: %d rounds, seed %llu (replay with PYSYNCQ_SEED=%llu)\n", rounds,
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  std::fflush(stdout);
+  Random rng(seed);
+  int crash_point_deaths = 0;
+  for (int r = 0; r < rounds; ++r) {
+    SCOPED_TRACE("round " + std::to_string(r) + ", seed " + std::to_string(seed));
+    NameGuard guard(unique_name("random-kill"));
+    Round round{rng.next(), guard.name(), 1024 + 8 * rng.below(900), 10 + rng.below(30)};
+    auto queue = Queue::create(guard.name(), {.capacity_bytes = round.capacity});
+
+    std::vector<std::unique_ptr<Pipe>> registered;
+    std::vector<std::unique_ptr<Pipe>> go;
+    std::vector<std::unique_ptr<Child>> survivors;
+    for (int i = 0; i < kSurvivors; ++i) {
+      registered.push_back(std::make_unique<Pipe>());
+      go.push_back(std::make_unique<Pipe>());
+      survivors.push_back(std::make_unique<Child>(
+          [&, i] { return run_survivor(round, i, *registered[i], *go[i]); }));
+    }
+    for (int i = 0; i < kSurvivors; ++i) {
+      ASSERT_TRUE(registered[i]->expect('r'));
+    }
+    std::vector<std::unique_ptr<Child>> victims;
+    std::vector<std::uint64_t> kill_after_us;
+    for (int v = 0; v < kVictims; ++v) {
+      const char *point = rng.chance(60) ? kCrashPoints[rng.below(std::size(kCrashPoints))]
+                                         : nullptr;
+      victims.push_back(
+          std::make_unique<Child>([&, v, point] { return run_victim(round, v, point); }));
+      kill_after_us.push_back(rng.below(40'000));
+    }
+    for (int i = 0; i < kSurvivors; ++i) {
+      go[i]->send('g');
+    }
+    // Kill the victims still alive, in order of their random instants.
+    std::vector<std::size_t> order(victims.size());
+    for (std::size_t v = 0; v < order.size(); ++v) {
+      order[v] = v;
+    }
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return kill_after_us[a] < kill_after_us[b]; });
+    const auto start = std::chrono::steady_clock::now();
+    for (const std::size_t v : order) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(kill_after_us[v]));
+      ::kill(victims[v]->pid(), SIGKILL);
+    }
+    for (auto &victim : victims) {
+      const int status = victim->wait(30s);
+      EXPECT_EQ(status, -SIGKILL) << "a victim ended otherwise (20: it read a torn message)";
+    }
+    for (int i = 0; i < kSurvivors; ++i) {
+      EXPECT_EQ(survivors[i]->wait(60s), kOk) << "survivor " << i;
+    }
+    if (::testing::Test::HasFailure()) {
+      return;
+    }
+    crash_point_deaths += static_cast<int>(queue.stats().lock_recoveries);
+
+    queue.open("checker");
+    expect_whole_capacity_usable(queue);
+    EXPECT_EQ(queue.stats().members, 1U);
+    queue.close();
+    EXPECT_FALSE(guard.exists()) << "the last close left the segment behind";
+    if (::testing::Test::HasFailure()) {
+      return;
+    }
+  }
+  std::printf("random kill: %d lock recoveries from processes killed holding the lock\n",
+              crash_point_deaths);
+}
+
+} // namespace
+} // namespace pysyncq::testing

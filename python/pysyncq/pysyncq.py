@@ -1,0 +1,403 @@
+"""The PySyncQ class: the original pysyncq's API on the C++ core.
+
+``from pysyncq import pysyncq as pq; pq.PySyncQ(...)`` and ``from pysyncq import PySyncQ``
+give the same class. Messages, membership and screening live in the C++ extension
+(``pysyncq._pysyncq``); this module adds what is Python's business: start methods,
+pickling for spawn/forkserver children, iteration, the screen sets as Python sets,
+context management and statistics objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import operator
+import os
+import secrets
+from collections.abc import Iterable, Iterator, MutableSet
+from typing import Any, Optional, Union
+
+from . import _pysyncq
+
+__all__ = ["PySyncQ", "ScreenSet", "QueueStats", "MemberStats", "PAGE_SIZE", "START_METHODS"]
+
+#: The default queue size in bytes: the page size, as in the original.
+PAGE_SIZE: int = os.sysconf("SC_PAGE_SIZE")
+
+#: The start methods PySyncQ accepts (besides None, which asks multiprocessing).
+START_METHODS = ("fork", "spawn", "forkserver")
+
+_SENDERS, _TYPES = 0, 1  # which screen set, as the extension numbers them
+
+Message = tuple  # (sender, type, body): all str, or all bytes with decode=False
+
+
+def _fresh_name() -> str:
+    """A queue name no other queue uses (64 random bits; create() refuses a clash)."""
+    return f"pysyncq-{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def _check_start(start: Optional[str]) -> str:
+    """The guide's start argument: a method name, or None for multiprocessing's default."""
+    if start is None:
+        return mp.get_start_method()
+    if not isinstance(start, str) or start not in START_METHODS:
+        raise ValueError(f"start must be one of {START_METHODS} or None, not {start!r}")
+    return start
+
+
+def _wait_spin_seconds(wait: Union[float, str]) -> float:
+    """Converts the wait policy knob: seconds of spinning, 'sleep' (0) or 'spin' (no sleep)."""
+    if wait == "sleep":
+        return 0.0
+    if wait == "spin":
+        return float("inf")
+    if isinstance(wait, str) or isinstance(wait, bool):
+        raise ValueError(f"wait must be seconds of spinning, 'sleep' or 'spin', not {wait!r}")
+    return float(wait)
+
+
+class ScreenSet(MutableSet):
+    """One of a queue's screen sets (``scrnsend`` or ``scrntype``), as a Python set.
+
+    Elements are stored as bytes, the way messages lie in the queue: bytes are kept as
+    they are, str is encoded as UTF-8 and any other object as str(obj). So ``'a' in s``
+    and ``b'a' in s`` agree, and iteration yields bytes. The set itself lives in the C++
+    core, which screens messages during pop without calling back into Python. It is
+    local to this instance (each process has its own).
+    """
+
+    __slots__ = ("_queue", "_which")
+
+    def __init__(self, queue: "PySyncQ", which: int) -> None:
+        self._queue = queue
+        self._which = which
+
+    @classmethod
+    def _from_iterable(cls, iterable: Iterable[Any]) -> set:
+        # Set operators (|, &, -, ^) return plain sets of bytes, detached from the queue.
+        return {_as_bytes(element) for element in iterable}
+
+    def __contains__(self, element: object) -> bool:
+        """True if ``element`` (converted to bytes) is screened."""
+        return self._queue._screen_contains(self._which, element)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Iterates over a snapshot of the elements, as bytes."""
+        return iter(self._queue._screen_items(self._which))
+
+    def __len__(self) -> int:
+        """How many elements are screened."""
+        return self._queue._screen_size(self._which)
+
+    def add(self, element: object) -> None:
+        """Screens ``element`` (str, bytes, or any object as str)."""
+        self._queue._screen_add(self._which, element)
+
+    def discard(self, element: object) -> None:
+        """Stops screening ``element`` if it is screened."""
+        self._queue._screen_discard(self._which, element)
+
+    def remove(self, element: object) -> None:
+        """Stops screening ``element``; KeyError if it was not screened."""
+        if not self._queue._screen_discard(self._which, element):
+            raise KeyError(element)
+
+    def clear(self) -> None:
+        """Screens nothing any more."""
+        self._queue._screen_clear(self._which)
+
+    def update(self, *iterables: Iterable[object]) -> None:
+        """Adds every element of every iterable."""
+        for iterable in iterables:
+            for element in iterable:
+                self.add(element)
+
+    def difference_update(self, *iterables: Iterable[object]) -> None:
+        """Discards every element of every iterable."""
+        for iterable in iterables:
+            for element in iterable:
+                self.discard(element)
+
+    def copy(self) -> set:
+        """A plain set of the elements (bytes), detached from the queue."""
+        return set(self)
+
+    def __repr__(self) -> str:
+        """Like a set's repr, with the bytes elements in order."""
+        items = sorted(self)
+        return f"ScreenSet({{{', '.join(map(repr, items))}}})" if items else "ScreenSet()"
+
+
+def _as_bytes(element: object) -> bytes:
+    """The screen sets' and append's conversion rule, in Python."""
+    if isinstance(element, bytes):
+        return bytes(element)
+    return str(element).encode()
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberStats:
+    """One registration (a process that opened the queue), as seen by ``stats()``."""
+
+    slot: int  #: index of its slot in the segment
+    pid: int  #: its process id
+    sender: str  #: its sender name
+    alive: bool  #: False once its process has died (until it is reaped)
+    unread_messages: int  #: messages it has not read yet (its lag)
+    unread_bytes: int  #: bytes of queue it holds back
+    waiting: str  #: 'no', 'message' (blocked in pop) or 'space' (blocked in append)
+    waiting_seconds: float  #: how long its current sleep has lasted
+
+    def _asdict(self) -> dict:
+        """The fields as a dict (like a namedtuple's _asdict)."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueStats:
+    """A snapshot of a queue's geometry, usage and members (``PySyncQ.stats()``).
+
+    Figures may be stale by the time they are read; other processes go on.
+    """
+
+    name: str  #: the queue's name in /dev/shm
+    capacity_bytes: int  #: bytes of message storage
+    used_bytes: int  #: bytes held back by the slowest member
+    free_bytes: int  #: capacity_bytes - used_bytes
+    queued_messages: int  #: messages some member has not read yet
+    max_members: int  #: registration limit, fixed at creation
+    members: int  #: registrations, dead ones included
+    dead_members: int  #: registrations whose process is gone, not yet reaped
+    reaped_total: int  #: dead registrations reaped since creation
+    lock_recoveries: int  #: times the lock was taken over from a dead holder
+    segment_bytes: int  #: size of the whole shared-memory segment
+    unlinked: bool  #: the name has been removed (the last close happened)
+    member_list: tuple  #: one MemberStats per registration
+
+    def _asdict(self) -> dict:
+        """The fields as a dict, members as dicts too (ready for json.dumps)."""
+        return dataclasses.asdict(self)
+
+
+# Attributes kept in the instance __dict__ by PySyncQ itself (not pickled as extras).
+_OWN_ATTRIBUTES = frozenset(
+    {"_start", "_create", "_scrnsend", "_scrntype", "_auto_screened", "_wait"})
+
+
+class PySyncQ(_pysyncq.Queue):
+    """PySyncQ(name=None, create=True, size=<page size>, start=None)
+
+    A broadcast synchronisation queue in shared memory. Every process that calls open()
+    reads every message appended after that, in one order, at its own pace; a message's
+    bytes are freed once every member has read it (or closed, or died).
+
+    ``name`` names the shared memory (/dev/shm/NAME); None picks a fresh unique name.
+    ``create`` True makes a new queue (FileExistsError if the name is taken); False
+    attaches to an existing one (FileNotFoundError if there is none; ``size`` is then
+    ignored). ``size`` is the message storage in bytes. ``start`` is the start method
+    children will use: 'fork', 'spawn', 'forkserver', or None for
+    multiprocessing.get_start_method(); anything else raises ValueError. The instance
+    may be passed to children under any start method (it pickles as its name and
+    re-attaches); each process must then call open().
+
+    Keyword-only extras, beyond the original: ``max_members`` (registration limit,
+    default 256), ``mode`` (permission bits of /dev/shm/NAME, default 0o600) and
+    ``wait``, how blocked calls wait: seconds of spinning before sleeping (default
+    50e-6), 'sleep' (sleep at once: least CPU) or 'spin' (never sleep: least latency).
+
+    Thread safety: one instance may be used from several threads; calls are serialised
+    where they touch this process's read position. Blocking calls release the GIL.
+    """
+
+    def __init__(self, name: Optional[str] = None, create: bool = True,
+                 size: int = PAGE_SIZE, start: Optional[str] = None, *,
+                 max_members: int = 256, mode: int = 0o600,
+                 wait: Union[float, str, None] = None) -> None:
+        start = _check_start(start)
+        create = bool(create)
+        if name is None:
+            if not create:
+                raise ValueError("create=False attaches to an existing queue: give its name")
+            name = _fresh_name()
+        elif not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, not {type(name).__name__}")
+        # size only matters when creating; an attacher takes the queue's own.
+        size = _index(size, "size", minimum=1) if create else 0
+        super().__init__(name, create, size, _index(max_members, "max_members", minimum=1),
+                         _index(mode, "mode"))
+        self._init_python_side(start, create)
+        if wait is not None:
+            self.set_wait_policy(wait)
+
+    def _init_python_side(self, start: str, create: bool) -> None:
+        self._start = start
+        self._create = create
+        self._scrnsend = ScreenSet(self, _SENDERS)
+        self._scrntype = ScreenSet(self, _TYPES)
+        self._auto_screened: Optional[bytes] = None  # what open(filtself=True) added
+        self._wait: Union[float, str, None] = None
+
+    # -- the guide's attributes --
+
+    @property
+    def name(self) -> str:
+        """The queue's name (its file is /dev/shm/NAME)."""
+        return self._shm_name
+
+    @property
+    def size(self) -> int:
+        """Bytes of message storage (the size asked for, rounded up to a multiple of 8)."""
+        return self._capacity_bytes
+
+    @property
+    def start(self) -> str:
+        """The start method given (or multiprocessing's default when None was given)."""
+        return self._start
+
+    @property
+    def create(self) -> bool:
+        """True if this instance was made with create=True (in this or a parent process)."""
+        return self._create
+
+    @property
+    def scrnsend(self) -> ScreenSet:
+        """Senders whose messages pop() skips (a set; see ScreenSet)."""
+        return self._scrnsend
+
+    @scrnsend.setter
+    def scrnsend(self, elements: Iterable[object]) -> None:
+        if elements is self._scrnsend:
+            return
+        elements = list(elements)
+        self._scrnsend.clear()
+        self._scrnsend.update(elements)
+
+    @property
+    def scrntype(self) -> ScreenSet:
+        """Message types that pop() skips (a set; see ScreenSet)."""
+        return self._scrntype
+
+    @scrntype.setter
+    def scrntype(self, elements: Iterable[object]) -> None:
+        if elements is self._scrntype:
+            return
+        elements = list(elements)
+        self._scrntype.clear()
+        self._scrntype.update(elements)
+
+    # -- registration --
+
+    def open(self, sender: Optional[str] = None, filtself: bool = True) -> None:
+        """Registers this process with the queue; it reads every message appended from now.
+
+        ``sender`` names it in the messages it appends (default str(os.getpid())). With
+        ``filtself`` the sender is added to ``scrnsend``, so the process does not read
+        its own messages. Each process must open its own copy once (a copy inherited
+        from a parent does not count). Raises ValueError if already open here or closed,
+        RuntimeError if the queue's member limit is reached.
+        """
+        self._open(sender)
+        inherited = self._auto_screened
+        me = _as_bytes(self.sender)
+        # An instance inherited from a parent carries the parent's own sender in scrnsend
+        # (its filtself); screening the parent was never this process's choice.
+        if inherited is not None and inherited != me:
+            self._scrnsend.discard(inherited)
+        self._auto_screened = None
+        if filtself:
+            if me not in self._scrnsend:
+                self._auto_screened = me
+            self._scrnsend.add(me)
+
+    def __enter__(self) -> "PySyncQ":
+        """Returns the queue itself; leaving the with block closes it."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Closes the queue."""
+        self.close()
+
+    # -- reading --
+
+    def __call__(self, block: bool = False, timer: Optional[float] = 0.5,
+                 decode: bool = True) -> Iterator[Message]:
+        """An iterator that pops messages, with pop()'s arguments, until pop returns None."""
+        pop = self.pop
+        while (message := pop(block, timer, decode)) is not None:
+            yield message
+
+    def __iter__(self) -> Iterator[Message]:
+        """``for m in q``: pops with the defaults (no waiting) until there is no message."""
+        return self()
+
+    # -- extras --
+
+    def stats(self) -> QueueStats:
+        """A snapshot of the queue: sizes, usage, members and their lag (QueueStats)."""
+        figures = self._stats()
+        members = tuple(MemberStats(**member) for member in figures.pop("member_list"))
+        return QueueStats(member_list=members, **figures)
+
+    def set_wait_policy(self, wait: Union[float, str]) -> None:
+        """How blocked calls wait: seconds of spinning before sleeping, 'sleep' or 'spin'."""
+        self._set_wait_policy(_wait_spin_seconds(wait))
+        self._wait = wait
+
+    def __repr__(self) -> str:
+        """Name, size, start method, sender and state of this handle."""
+        if self.closed:
+            state = "closed"
+        elif self.is_open:
+            state = "open"
+        else:
+            state = "not open in this process"
+        return (f"<PySyncQ name={self.name!r} size={self.size} start={self.start!r} "
+                f"sender={self.sender!r} {state}>")
+
+    __str__ = __repr__
+
+    # -- pickling: spawn and forkserver children re-attach by name --
+
+    def __reduce__(self) -> tuple:
+        """Pickles as the queue's name plus this handle's settings; unpickling attaches.
+
+        The child then calls open() itself. The screen sets travel along, as the
+        original's did. Attributes added to the instance by its user travel too.
+        """
+        state = {
+            "name": self.name,
+            "start": self._start,
+            "create": self._create,
+            "scrnsend": list(self._scrnsend),
+            "scrntype": list(self._scrntype),
+            "auto_screened": self._auto_screened,
+            "wait": self._wait,
+        }
+        extras = {key: value for key, value in self.__dict__.items()
+                  if key not in _OWN_ATTRIBUTES}
+        return (_reattach, (type(self), state), extras or None)
+
+
+def _reattach(cls: type, state: dict) -> PySyncQ:
+    """Unpickles a PySyncQ: attaches to its queue by name (see PySyncQ.__reduce__)."""
+    queue = cls.__new__(cls)
+    _pysyncq.Queue.__init__(queue, state["name"], False, 0)
+    queue._init_python_side(state["start"], state["create"])
+    queue._scrnsend.update(state["scrnsend"])
+    queue._scrntype.update(state["scrntype"])
+    queue._auto_screened = state["auto_screened"]
+    if state["wait"] is not None:
+        queue.set_wait_policy(state["wait"])
+    return queue
+
+
+def _index(value: Any, what: str, minimum: int = 0) -> int:
+    """An int argument: TypeError for floats, str and the like; ValueError below minimum."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}") from None
+    if number < minimum:
+        raise ValueError(f"{what} must be at least {minimum}, not {number}")
+    return number

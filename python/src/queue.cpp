@@ -1,0 +1,458 @@
+// The bound class pysyncq._pysyncq.Queue: one pysyncq::Queue handle per Python object.
+// pysyncq.PySyncQ (pysyncq/pysyncq.py) subclasses it and adds the guide's pure-Python
+// parts (start methods, pickling, iteration, sets); the hot paths (append, pop) are
+// these methods, called directly.
+//
+// GIL rules: everything that touches Python objects or the screen sets runs with the
+// GIL, so one instance is safe from many threads (the C++ handle serialises its own
+// state; the screen sets are only read by try_pop_visit, which we call with the GIL).
+// Only the waits drop it; the interrupt hook takes it back to run signal handlers.
+#include "queue.hpp"
+
+#include "errors.hpp"
+
+#include "pysyncq/queue.hpp"
+
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace py = pybind11;
+using namespace std::chrono_literals;
+
+namespace pysyncq::python {
+
+namespace {
+
+// The main thread is the only one whose waits must wake for signal handlers.
+unsigned long main_thread_ident = 0;
+
+// An indefinite wait in the main thread still wakes this often to run signal handlers,
+// closing the window between the hook's check and the futex sleep (a signal in it does
+// not interrupt the sleep). Waits of other threads sleep for their whole deadline.
+constexpr auto kSignalCheckInterval = 200ms;
+
+// A str/bytes/any argument seen as bytes: the guide's conversion rule (bytes as they
+// are, str as UTF-8, anything else as str(obj) in UTF-8). `keep` owns what str() made.
+struct BytesArgument {
+  std::string_view bytes;
+  py::object keep;
+};
+
+BytesArgument as_bytes(py::handle object) {
+  PyObject *raw = object.ptr();
+  if (PyBytes_Check(raw)) {
+    return {{PyBytes_AS_STRING(raw), static_cast<std::size_t>(PyBytes_GET_SIZE(raw))}, {}};
+  }
+  py::object text;
+  if (!PyUnicode_Check(raw)) {
+    text = py::reinterpret_steal<py::object>(PyObject_Str(raw));
+    if (!text) {
+      throw py::error_already_set();
+    }
+    raw = text.ptr();
+  }
+  Py_ssize_t size = 0;
+  const char *utf8 = PyUnicode_AsUTF8AndSize(raw, &size); // cached in the str: no copy
+  if (utf8 == nullptr) {
+    throw py::error_already_set();
+  }
+  return {{utf8, static_cast<std::size_t>(size)}, std::move(text)};
+}
+
+bool truthy(py::handle object) {
+  const int value = PyObject_IsTrue(object.ptr());
+  if (value < 0) {
+    throw py::error_already_set();
+  }
+  return value != 0;
+}
+
+// The guide's timer: None waits for ever, a number is seconds (0 or less: no wait).
+// Converted once per call, so skipping screened messages does not restart it.
+Deadline deadline_from(py::handle timer) {
+  if (timer.is_none()) {
+    return Deadline::never();
+  }
+  const double seconds = PyFloat_AsDouble(timer.ptr());
+  if (seconds == -1.0 && PyErr_Occurred() != nullptr) {
+    throw py::error_already_set();
+  }
+  if (std::isnan(seconds)) {
+    throw py::value_error("timer must be a number of seconds or None, not NaN");
+  }
+  if (seconds <= 0.0) {
+    return Deadline::now();
+  }
+  constexpr double kNeverSeconds = 1e9; // 31 years: beyond it, a deadline is never
+  if (seconds >= kNeverSeconds) {
+    return Deadline::never();
+  }
+  return Deadline::after(std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9)));
+}
+
+Deadline earlier(Deadline a, Deadline b) noexcept { return a.when() <= b.when() ? a : b; }
+
+// Runs `wait(deadline)` without the GIL until it reports readiness or `deadline` passes.
+// In the main thread the wait is cut into slices, after each of which pending signal
+// handlers run (the hook covers signals that interrupt the sleep itself).
+template <class Wait> bool wait_without_gil(Wait &&wait, Deadline deadline) {
+  const bool main_thread = PyThread_get_thread_ident() == main_thread_ident;
+  for (;;) {
+    const Deadline slice =
+        main_thread ? earlier(deadline, Deadline::after(kSignalCheckInterval)) : deadline;
+    bool ready = false;
+    bool interrupted = false;
+    {
+      py::gil_scoped_release no_gil;
+      try {
+        ready = wait(slice);
+      } catch (const Interrupted &) {
+        interrupted = true; // the hook left a Python error pending; raise it with the GIL
+      }
+    }
+    if (interrupted) {
+      raise_pending_interrupt();
+    }
+    if (ready) {
+      return true;
+    }
+    if (deadline.has_passed()) {
+      return false;
+    }
+    if (PyErr_CheckSignals() != 0) {
+      throw py::error_already_set();
+    }
+  }
+}
+
+// Called by the core before each futex sleep and after each EINTR of a wait, without the
+// GIL. A signal handler that raises (SIGINT's raises KeyboardInterrupt) aborts the wait;
+// the error stays pending in this thread for wait_without_gil to raise.
+void check_signals_hook() {
+  if (PyThread_get_thread_ident() != main_thread_ident) {
+    return; // CPython runs signal handlers in the main thread only
+  }
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() != 0) {
+    throw Interrupted("a signal handler raised during a pysyncq wait");
+  }
+}
+
+py::dict member_stats_dict(const MemberStats &member) {
+  static const char *const kWaiting[] = {"no", "message", "space"};
+  py::dict entry;
+  entry["slot"] = member.slot;
+  entry["pid"] = member.pid;
+  entry["sender"] = py::reinterpret_steal<py::str>(PyUnicode_DecodeUTF8(
+      member.sender.data(), static_cast<Py_ssize_t>(member.sender.size()), "backslashreplace"));
+  entry["alive"] = member.alive;
+  entry["unread_messages"] = member.unread_messages;
+  entry["unread_bytes"] = member.unread_bytes;
+  entry["waiting"] = kWaiting[static_cast<int>(member.waiting)];
+  entry["waiting_seconds"] = std::chrono::duration<double>(member.waiting_for).count();
+  return entry;
+}
+
+} // namespace
+
+QueueObject::QueueObject(Queue queue) : queue_(std::move(queue)) {
+  queue_.set_interrupt_hook(&check_signals_hook);
+}
+
+Queue &QueueObject::usable() {
+  if (closed_) {
+    throw py::value_error("queue '" + queue_.name() + "' is closed");
+  }
+  return queue_;
+}
+
+void QueueObject::open(py::handle sender) {
+  Queue &queue = usable();
+  if (sender.is_none()) {
+    queue.open(); // the core names it by pid, as the guide's default str(os.getpid())
+    return;
+  }
+  const BytesArgument name = as_bytes(sender);
+  if (name.bytes.empty()) {
+    throw py::value_error("sender name must not be empty");
+  }
+  queue.open(name.bytes);
+}
+
+void QueueObject::close() {
+  if (closed_) {
+    return;
+  }
+  queue_.close();
+  closed_ = true;
+}
+
+void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, py::handle timer) {
+  Queue &queue = usable();
+  const BytesArgument type = as_bytes(msgtype);
+  const BytesArgument body = as_bytes(msg);
+  if (queue.try_append(type.bytes, body.bytes)) {
+    return;
+  }
+  if (truthy(block)) {
+    const Deadline deadline = deadline_from(timer);
+    const std::uint64_t needed =
+        Queue::footprint(queue.sender().size(), type.bytes.size(), body.bytes.size());
+    while (wait_without_gil(
+        [&](Deadline slice) { return queue.wait_for_space(needed, slice); }, deadline)) {
+      if (queue.try_append(type.bytes, body.bytes)) {
+        return;
+      }
+    }
+  }
+  // Out of time (or not blocking): one last attempt that throws QueueFull with the sizes.
+  queue.append(type.bytes, body.bytes, Deadline::now());
+}
+
+PyObject *QueueObject::try_pop(bool decode) {
+  PyObject *fields[3] = {nullptr, nullptr, nullptr};
+  bool undecodable = false;
+  const auto release_fields = [&] {
+    for (PyObject *&field : fields) {
+      Py_CLEAR(field);
+    }
+  };
+  // Builds only str/bytes here: they are not tracked by the garbage collector, so making
+  // them cannot run a collection (and arbitrary finalizers) while the handle is locked.
+  const bool popped = queue_.try_pop_visit([&](const MessageView &view) {
+    const std::string_view parts[3] = {view.sender, view.type, view.body};
+    for (int index = 0; index < 3; ++index) {
+      const char *data = parts[index].data();
+      const auto size = static_cast<Py_ssize_t>(parts[index].size());
+      fields[index] = decode ? PyUnicode_DecodeUTF8(data, size, nullptr)
+                             : PyBytes_FromStringAndSize(data, size);
+      if (fields[index] == nullptr) {
+        if (decode && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError) != 0) {
+          // Consume the message (as the original does) and raise: leaving it unread
+          // would make every later pop fail on it. pop(decode=False) reads such bytes.
+          undecodable = true;
+          return;
+        }
+        release_fields();
+        throw py::error_already_set(); // out of memory: the message stays unread
+      }
+    }
+  });
+  if (undecodable) {
+    release_fields();
+    throw py::error_already_set();
+  }
+  if (!popped) {
+    return nullptr;
+  }
+  PyObject *tuple = PyTuple_New(3);
+  if (tuple == nullptr) {
+    release_fields();
+    throw py::error_already_set();
+  }
+  for (int index = 0; index < 3; ++index) {
+    PyTuple_SET_ITEM(tuple, index, fields[index]); // steals
+  }
+  return tuple;
+}
+
+py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decode) {
+  Queue &queue = usable();
+  const bool as_text = truthy(decode);
+  if (PyObject *message = try_pop(as_text)) {
+    return py::reinterpret_steal<py::object>(message);
+  }
+  if (!truthy(block)) {
+    return py::none();
+  }
+  const Deadline deadline = deadline_from(timer);
+  // wait_for_message also wakes for screened messages; try_pop consumes those.
+  while (wait_without_gil([&](Deadline slice) { return queue.wait_for_message(slice); },
+                          deadline)) {
+    if (PyObject *message = try_pop(as_text)) {
+      return py::reinterpret_steal<py::object>(message);
+    }
+    if (deadline.has_passed()) {
+      break;
+    }
+  }
+  return py::none();
+}
+
+ScreenSet &QueueObject::screen(int which) {
+  return which == 0 ? queue_.screened_senders() : queue_.screened_types();
+}
+
+void QueueObject::screen_add(int which, py::handle element) {
+  screen(which).emplace(as_bytes(element).bytes);
+}
+
+bool QueueObject::screen_discard(int which, py::handle element) {
+  ScreenSet &set = screen(which);
+  const auto found = set.find(as_bytes(element).bytes);
+  if (found == set.end()) {
+    return false;
+  }
+  set.erase(found);
+  return true;
+}
+
+bool QueueObject::screen_contains(int which, py::handle element) {
+  const ScreenSet &set = screen(which);
+  return set.find(as_bytes(element).bytes) != set.end();
+}
+
+std::size_t QueueObject::screen_size(int which) { return screen(which).size(); }
+
+py::list QueueObject::screen_items(int which) {
+  py::list items;
+  for (const std::string &element : screen(which)) {
+    items.append(py::bytes(element));
+  }
+  return items;
+}
+
+void QueueObject::screen_clear(int which) { screen(which).clear(); }
+
+py::dict QueueObject::stats() {
+  Stats stats;
+  {
+    py::gil_scoped_release no_gil; // takes the queue lock and reads /proc per member
+    stats = queue_.stats();
+  }
+  py::dict result;
+  result["name"] = stats.name;
+  result["capacity_bytes"] = stats.capacity_bytes;
+  result["used_bytes"] = stats.used_bytes;
+  result["free_bytes"] = stats.capacity_bytes - std::min(stats.used_bytes, stats.capacity_bytes);
+  result["queued_messages"] = stats.queued_messages;
+  result["max_members"] = stats.max_members;
+  result["members"] = stats.members;
+  result["dead_members"] = stats.dead_members;
+  result["reaped_total"] = stats.reaped_total;
+  result["lock_recoveries"] = stats.lock_recoveries;
+  result["segment_bytes"] = stats.segment_bytes;
+  result["unlinked"] = stats.unlinked;
+  py::list members;
+  for (const MemberStats &member : stats.member_list) {
+    members.append(member_stats_dict(member));
+  }
+  result["member_list"] = members;
+  return result;
+}
+
+std::uint32_t QueueObject::reap() {
+  Queue &queue = usable();
+  py::gil_scoped_release no_gil; // takes the queue lock and reads /proc per member
+  return queue.reap();
+}
+
+void QueueObject::set_wait_policy(double spin_seconds) {
+  if (std::isnan(spin_seconds) || spin_seconds < 0) {
+    throw py::value_error("spin time must be 0 or more seconds");
+  }
+  if (std::isinf(spin_seconds)) {
+    queue_.set_wait_policy(WaitPolicy::spin_only());
+    return;
+  }
+  queue_.set_wait_policy(
+      WaitPolicy{std::chrono::nanoseconds(static_cast<std::int64_t>(spin_seconds * 1e9))});
+}
+
+py::object QueueObject::sender() const {
+  const std::string &name = queue_.sender();
+  if (closed_ || name.empty()) {
+    return py::none();
+  }
+  return py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+      name.data(), static_cast<Py_ssize_t>(name.size()), "surrogateescape"));
+}
+
+void bind_queue(py::module_ &module) {
+  main_thread_ident = PyThread_get_thread_ident(); // imports run in the main thread
+
+  py::class_<QueueObject>(module, "Queue", R"doc(
+A handle on a pysyncq queue in shared memory (the C++ core, bound as is).
+
+Use pysyncq.PySyncQ, which subclasses it; this class has the low-level constructor:
+Queue(name, create, size, max_members=256, mode=0o600). create=True makes a new queue
+(FileExistsError if the name is taken), create=False attaches (FileNotFoundError if
+there is none, ValueError if the segment is not a compatible queue).
+)doc")
+      .def(py::init([](const std::string &name, bool create, std::uint64_t size,
+                       std::uint32_t max_members, unsigned mode) {
+             if (!create) {
+               return new QueueObject(Queue::attach(name));
+             }
+             CreateOptions options;
+             options.capacity_bytes = size;
+             options.max_members = max_members;
+             options.mode = mode;
+             return new QueueObject(Queue::create(name, options));
+           }),
+           py::arg("name"), py::arg("create"), py::arg("size"), py::arg("max_members") = 256,
+           py::arg("mode") = 0600)
+      .def("_open", &QueueObject::open, py::arg("sender"),
+           "Registers this process (sender None: its pid). Raises ValueError if already open "
+           "here or closed, RuntimeError if the member limit is reached.")
+      .def("close", &QueueObject::close,
+           "Unregisters this process if it opened the queue here (what it had not read is "
+           "freed) and unlinks the name if no member remains. Idempotent; never blocks for "
+           "long.")
+      .def("append", &QueueObject::append, py::arg("msgtype") = "", py::arg("msg") = "",
+           py::arg("block") = false, py::arg("timer") = 0.5,
+           "append(msgtype='', msg='', block=False, timer=0.5)\n\n"
+           "Appends a message at the tail. str is written as UTF-8, bytes as they are, "
+           "anything else as str(obj). When the queue is too full: raises MemoryError "
+           "(pysyncq.QueueFull, with the sizes) unless block is true; then waits for space, "
+           "for ever if timer is None, else at most timer seconds, and raises MemoryError "
+           "when that expires. A message larger than the queue raises at once. Releases the "
+           "GIL while waiting; Ctrl-C interrupts the wait.")
+      .def("pop", &QueueObject::pop, py::arg("block") = false, py::arg("timer") = 0.5,
+           py::arg("decode") = true,
+           "pop(block=False, timer=0.5, decode=True)\n\n"
+           "Returns the next unread message that is not screened, as (sender, type, body): "
+           "str, or bytes with decode=False. Returns None when there is none; with block "
+           "true it first waits, for ever if timer is None, else at most timer seconds. "
+           "Screened messages are skipped and count as read. Releases the GIL while "
+           "waiting; Ctrl-C interrupts the wait.")
+      .def("_screen_add", &QueueObject::screen_add)
+      .def("_screen_discard", &QueueObject::screen_discard)
+      .def("_screen_contains", &QueueObject::screen_contains)
+      .def("_screen_size", &QueueObject::screen_size)
+      .def("_screen_items", &QueueObject::screen_items)
+      .def("_screen_clear", &QueueObject::screen_clear)
+      .def("_stats", &QueueObject::stats)
+      .def("reap", &QueueObject::reap,
+           "Unregisters members whose process has died and frees what they held back; "
+           "returns how many. The core also does this on open and during blocked appends.")
+      .def("_set_wait_policy", &QueueObject::set_wait_policy, py::arg("spin_seconds"))
+      .def_property_readonly("sender", &QueueObject::sender,
+                             "This process's sender name, or None when it has not opened "
+                             "the queue (or closed it).")
+      .def_property_readonly("is_open", &QueueObject::is_open,
+                             "True when this process has opened the queue through this "
+                             "instance and not closed it (False in a forked child until it "
+                             "opens).")
+      .def_property_readonly("closed", &QueueObject::closed,
+                             "True after close() in this process.")
+      .def_property_readonly("_shm_name", &QueueObject::name)
+      .def_property_readonly("_capacity_bytes", &QueueObject::capacity_bytes)
+      .def_property_readonly("_max_members", &QueueObject::max_members)
+      .def_static("_footprint", &Queue::footprint, py::arg("sender_bytes"),
+                  py::arg("type_bytes"), py::arg("body_bytes"));
+
+  module.def("list_queues", &list_queues,
+             "Names of every pysyncq queue in /dev/shm (other segments are skipped).");
+  module.def(
+      "unlink", [](const std::string &name) { Queue::unlink(name); }, py::arg("name"),
+      "Removes a queue's name now (like rm /dev/shm/NAME); attached processes go on. Raises "
+      "FileNotFoundError if there is none, ValueError if it is not a pysyncq queue.");
+}
+
+} // namespace pysyncq::python

@@ -1,0 +1,55 @@
+// The Python face of one pysyncq::Queue handle (bound in queue.cpp as
+// pysyncq._pysyncq.Queue). Every method is called with the GIL held.
+#pragma once
+
+#include "pysyncq/queue.hpp"
+
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+
+namespace pysyncq::python {
+
+class QueueObject {
+public:
+  explicit QueueObject(Queue queue);
+
+  void open(pybind11::handle sender);
+  void close();
+  void append(pybind11::handle msgtype, pybind11::handle msg, pybind11::handle block,
+              pybind11::handle timer);
+  pybind11::object pop(pybind11::handle block, pybind11::handle timer, pybind11::handle decode);
+
+  // The screen sets, by index: 0 senders, 1 types. Elements convert as append's arguments.
+  void screen_add(int which, pybind11::handle element);
+  bool screen_discard(int which, pybind11::handle element);
+  bool screen_contains(int which, pybind11::handle element);
+  std::size_t screen_size(int which);
+  pybind11::list screen_items(int which);
+  void screen_clear(int which);
+
+  pybind11::dict stats();
+  std::uint32_t reap();
+  void set_wait_policy(double spin_seconds);
+
+  pybind11::object sender() const;
+  bool is_open() const noexcept { return !closed_ && queue_.is_open(); }
+  bool closed() const noexcept { return closed_; }
+  const std::string &name() const noexcept { return queue_.name(); }
+  std::uint64_t capacity_bytes() const noexcept { return queue_.capacity_bytes(); }
+  std::uint32_t max_members() const noexcept { return queue_.max_members(); }
+
+private:
+  Queue &usable(); // throws ValueError after close()
+  // Pops one message without waiting: a new (sender, type, body) tuple, or nullptr.
+  PyObject *try_pop(bool decode);
+  ScreenSet &screen(int which);
+
+  Queue queue_;
+  bool closed_ = false; // set by close(); the segment stays mapped until the object dies
+};
+
+void bind_queue(pybind11::module_ &module);
+
+} // namespace pysyncq::python

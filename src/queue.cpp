@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -134,6 +135,8 @@ public:
       PYSYNCQ_CRASH_POINT("open.after_join");
     });
     registration_ = Registration{&segment_.members.slot(index), index, self.pid};
+    opening_thread_ = std::this_thread::get_id();
+    shared_by_threads_ = false;
     opened_generation_ = platform::fork_generation();
     sender_ = std::move(name);
   }
@@ -479,9 +482,13 @@ private:
     }
     for (const std::uint32_t index : holders) {
       const core::MemberSlot &holder = segment_.members.slot(index);
+      // Relaxed loads: waiting changes under the lock we hold; flags only ever gains
+      // its bit, and a stale zero is covered by the holder's own later check.
+      const bool shared = (holder.flags.load(std::memory_order_relaxed) &
+                           core::kSlotSharedByThreads) != 0;
       const bool blocked =
-          index == me.index ||
-          core::space_sleepers_of(holder.waiting.load(std::memory_order_relaxed)) != 0;
+          !shared && (index == me.index ||
+                      core::space_sleepers_of(holder.waiting.load(std::memory_order_relaxed)) != 0);
       if (!blocked) {
         return;
       }
@@ -571,6 +578,7 @@ private:
     if (!is_open_here()) {
       throw NotOpen(not_open_text());
     }
+    note_calling_thread();
     // Our slot stays ours while we live; this catches a registration removed from
     // outside (a process that shares our pid namespace can't be reaped while alive).
     if (!registration_.still_ours()) {
@@ -578,6 +586,15 @@ private:
                     "' was removed; open() it again");
     }
   }
+  // Marks the slot once a second thread uses this registration (see kSlotSharedByThreads).
+  void note_calling_thread() const noexcept {
+    if (!shared_by_threads_ && std::this_thread::get_id() != opening_thread_) {
+      shared_by_threads_ = true;
+      // Relaxed: read under the lock by deadlock checks, which tolerate seeing it late.
+      registration_.slot->flags.fetch_or(core::kSlotSharedByThreads, std::memory_order_relaxed);
+    }
+  }
+
   Registration registration() const {
     std::lock_guard local(local_mutex_);
     require_open();
@@ -601,6 +618,8 @@ private:
   Segment segment_;
   mutable std::mutex local_mutex_; // serialises this handle's threads around the cursor
   Registration registration_;
+  std::thread::id opening_thread_;
+  mutable bool shared_by_threads_ = false; // under local_mutex_
   std::uint64_t opened_generation_ = 0;
   std::string sender_;
   ScreenSet screened_senders_;

@@ -125,6 +125,9 @@ public:
   /// Appends a message, waiting for space until `deadline`. Throws QueueFull when it does
   /// not fit in time (at once if it is larger than the capacity), Deadlock when waiting
   /// can never succeed, NotOpen without a registration. Blocks: only with a deadline.
+  /// Deadlock means: every member holding the oldest unread message is blocked appending
+  /// (the caller itself included: it cannot read while it waits). A registration that a
+  /// second thread has used is never counted as blocked, since that thread may read.
   void append(std::string_view type, std::string_view body,
               Deadline deadline = Deadline::now());
   /// Appends without waiting; false when there is not enough free space.

@@ -39,6 +39,9 @@ enum SlotState : std::uint32_t {
 
 // MemberSlot::waiting counts the member's threads asleep in the kernel: for a message in
 // the low half, for space in the high half (a handle may be shared by threads).
+// MemberSlot::flags
+inline constexpr std::uint32_t kSlotSharedByThreads = 1U << 0;
+
 inline constexpr std::uint32_t kMessageSleeperUnit = 1U;
 inline constexpr std::uint32_t kSpaceSleeperUnit = 1U << 16;
 constexpr std::uint32_t message_sleepers_of(std::uint32_t waiting) noexcept {
@@ -127,7 +130,10 @@ struct alignas(kCacheLine) MemberSlot {
   std::uint32_t deadlock;                   // set under the lock: fail this member's wait
   std::uint64_t start_time;                 // /proc/PID/stat field 22, tells pid reuse
   std::atomic<std::uint64_t> waiting_since_ns; // CLOCK_MONOTONIC, stats only
-  char sender[kCacheLine - 32];             // stats copy of the sender, truncated, NUL-padded
+  // kSlotSharedByThreads once a second thread used the registration: another thread may
+  // then free its space while one waits, so deadlock detection must not count on it.
+  std::atomic<std::uint32_t> flags;
+  char sender[kCacheLine - 36];             // stats copy of the sender, truncated, NUL-padded
 };
 
 static_assert(offsetof(MemberSlot, cursor) == 0, "cursor line");

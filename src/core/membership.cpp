@@ -26,6 +26,7 @@ std::optional<std::uint32_t> MemberTable::join(int pid, std::uint64_t start_time
     candidate.messages_read.store(0, std::memory_order_relaxed);
     candidate.waiting.store(0, std::memory_order_relaxed);
     candidate.waiting_since_ns.store(0, std::memory_order_relaxed);
+    candidate.flags.store(0, std::memory_order_relaxed);
     candidate.pid = pid;
     candidate.start_time = start_time;
     candidate.deadlock = 0;

@@ -136,10 +136,13 @@ TEST(Lifecycle, threads_sharing_one_handle_pop_each_message_exactly_once) {
   Queue queue = Queue::create(name.name(), {.capacity_bytes = 1 << 16});
   queue.open("self");
   std::atomic<int> popped{0};
+  std::atomic<int> started{0};
   std::vector<std::vector<int>> seen(3);
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
+      (void)queue.pop(); // from now on the handle is known to be shared by threads
+      started.fetch_add(1);
       while (popped.load() < kMessages) {
         if (auto message = queue.pop(Deadline::after(50ms))) {
           seen[t].push_back(std::stoi(message->body));
@@ -148,6 +151,11 @@ TEST(Lifecycle, threads_sharing_one_handle_pop_each_message_exactly_once) {
       }
     });
   }
+  while (started.load() < 3) {
+    std::this_thread::yield();
+  }
+  // Once other threads use the handle, a full queue is not a deadlock for the appending
+  // thread: they free the space it waits for.
   for (int i = 0; i < kMessages; ++i) {
     queue.append("n", std::to_string(i), Deadline::after(20s));
   }

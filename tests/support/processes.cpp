@@ -1,6 +1,7 @@
 #include "support/processes.hpp"
 
 #include <atomic>
+#include <climits>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -48,10 +49,17 @@ void Pipe::send(char byte) const {
 }
 
 void Pipe::send_text(const std::string &text) const {
-  for (const char c : text) {
-    send(c);
+  // One write: up to PIPE_BUF bytes it is atomic, so lines from several processes
+  // sharing the pipe never interleave.
+  const std::string line = text + '\n';
+  if (line.size() > PIPE_BUF) {
+    throw std::runtime_error("line longer than PIPE_BUF");
   }
-  send('\n');
+  while (::write(write_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    if (errno != EINTR) {
+      throw std::runtime_error("pipe write failed");
+    }
+  }
 }
 
 bool Pipe::receive(char &byte, std::chrono::milliseconds timeout) const {

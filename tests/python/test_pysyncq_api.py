@@ -1,0 +1,474 @@
+"""The guide's PySyncQ API in one process: defaults, conversions, screening, iteration,
+timers, closing, and the extras (stats, repr, context manager, threads)."""
+
+import inspect
+import os
+import random
+import threading
+import zlib
+
+import pytest
+
+import pysyncq
+from pysyncq import pysyncq as pq
+
+
+def make(name, **kw):
+    return pysyncq.PySyncQ(name, **kw)
+
+
+# --- import forms and signatures (every default of the guide) ---
+
+
+def test_both_import_forms_give_the_same_class():
+    assert pq.PySyncQ is pysyncq.PySyncQ
+
+
+def test_constructor_defaults_are_the_guides():
+    params = inspect.signature(pysyncq.PySyncQ.__init__).parameters
+    assert params["name"].default is None
+    assert params["create"].default is True
+    assert params["size"].default == os.sysconf("SC_PAGE_SIZE")
+    assert params["start"].default is None
+
+
+def test_method_defaults_are_the_guides():
+    opening = inspect.signature(pysyncq.PySyncQ.open).parameters
+    assert opening["sender"].default is None and opening["filtself"].default is True
+    call = inspect.signature(pysyncq.PySyncQ.__call__).parameters
+    assert call["block"].default is False
+    assert call["timer"].default == 0.5
+    assert call["decode"].default is True
+    # append and pop are C++ methods; their signatures are in their first doc line.
+    assert pysyncq.PySyncQ.append.__doc__.startswith(
+        "append(self: pysyncq._pysyncq.Queue, msgtype: handle = '', msg: handle = '', "
+        "block: handle = False, timer: handle = 0.5)")
+    assert pysyncq.PySyncQ.pop.__doc__.startswith(
+        "pop(self: pysyncq._pysyncq.Queue, block: handle = False, timer: handle = 0.5, "
+        "decode: handle = True)")
+
+
+def test_default_size_is_the_page_size(queue_name):
+    with make(queue_name) as q:
+        assert q.size == os.sysconf("SC_PAGE_SIZE")
+
+
+def test_attributes_are_readable(queue_name):
+    with make(queue_name, size=1000, start="spawn") as q:
+        assert (q.name, q.size, q.start, q.create, q.sender) == (
+            queue_name, 1000, "spawn", True, None)
+        q.open("me")
+        assert q.sender == "me"
+        other = pysyncq.PySyncQ(queue_name, create=False)
+        assert other.create is False and other.size == 1000
+        other.close()
+
+
+def test_name_none_picks_a_fresh_name_each_time(shm_exists):
+    a, b = pysyncq.PySyncQ(), pysyncq.PySyncQ()
+    try:
+        assert a.name != b.name and shm_exists(a.name) and shm_exists(b.name)
+    finally:
+        a.close()
+        b.close()
+    assert not shm_exists(a.name) and not shm_exists(b.name)
+
+
+def test_start_none_uses_multiprocessing_default(queue_name):
+    import multiprocessing as mp
+
+    with make(queue_name) as q:
+        assert q.start == mp.get_start_method()
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn", "forkserver"])
+def test_start_accepts_each_method(queue_name, start):
+    with make(queue_name, start=start) as q:
+        assert q.start == start
+
+
+@pytest.mark.parametrize("start", ["thread", "", "FORK", 1])
+def test_bad_start_raises_value_error(queue_name, start, shm_exists):
+    with pytest.raises(ValueError):
+        make(queue_name, start=start)
+    assert not shm_exists(queue_name)
+
+
+def test_create_on_existing_name_raises_file_exists(queue_name):
+    with make(queue_name):
+        with pytest.raises(FileExistsError):
+            make(queue_name)
+
+
+def test_attach_to_missing_name_raises_file_not_found(queue_name):
+    with pytest.raises(FileNotFoundError):
+        pysyncq.PySyncQ(queue_name, create=False)
+
+
+@pytest.mark.parametrize("size", [-1, 0, -4096])
+def test_non_positive_size_raises_value_error(queue_name, size, shm_exists):
+    with pytest.raises(ValueError):
+        make(queue_name, size=size)
+    assert not shm_exists(queue_name)
+
+
+@pytest.mark.parametrize("size", [1.5, "4096", None])
+def test_non_int_size_raises_type_error(queue_name, size):
+    with pytest.raises(TypeError):
+        make(queue_name, size=size)
+
+
+@pytest.mark.parametrize("name", ["a/b", "", ".", "x" * 300])
+def test_bad_name_raises_value_error(name):
+    with pytest.raises(ValueError):
+        pysyncq.PySyncQ(name)
+
+
+# --- messages ---
+
+
+@pytest.fixture
+def q(queue_name):
+    """An opened queue that does not screen its own messages (one process talks to itself)."""
+    with make(queue_name, size=4096) as queue:
+        queue.open("self", filtself=False)
+        yield queue
+
+
+def test_append_defaults_to_empty_type_and_body(q):
+    q.append()
+    assert q.pop() == ("self", "", "")
+
+
+def test_str_bytes_and_other_objects_round_trip(q):
+    q.append("type", "body é")
+    q.append(b"\x00t", b"\xff\x00")
+    q.append(42, [1, 2])
+    assert q.pop() == ("self", "type", "body é")
+    assert q.pop(decode=False) == (b"self", b"\x00t", b"\xff\x00")
+    assert q.pop() == ("self", "42", "[1, 2]")
+
+
+def test_pop_on_empty_queue_returns_none(q):
+    assert q.pop() is None
+
+
+def test_undecodable_message_raises_and_is_consumed(q):
+    q.append("t", b"\xff")
+    q.append("t", "next")
+    with pytest.raises(UnicodeDecodeError):
+        q.pop()
+    assert q.pop() == ("self", "t", "next")
+
+
+def test_filtself_screens_own_messages_by_default(queue_name):
+    with make(queue_name) as queue:
+        queue.open("me")
+        assert "me" in queue.scrnsend and b"me" in queue.scrnsend
+        queue.append("t", "b")
+        assert queue.pop() is None
+        queue.scrnsend.remove("me")
+        queue.append("t", "b")
+        assert queue.pop() == ("me", "t", "b")
+
+
+def test_default_sender_is_the_pid(queue_name):
+    with make(queue_name) as queue:
+        queue.open()
+        assert queue.sender == str(os.getpid())
+        assert str(os.getpid()).encode() in queue.scrnsend
+
+
+def test_screening_by_type_and_sender(q):
+    q.scrntype.add("noise")
+    q.append("noise", "1")
+    q.append("signal", "2")
+    assert q.pop() == ("self", "signal", "2")
+    q.scrntype.discard(b"noise")
+    q.scrnsend.add("self")
+    q.append("noise", "3")
+    assert q.pop() is None
+    assert q.stats().queued_messages == 0  # screened messages count as read
+
+
+def test_screen_sets_behave_as_sets(q):
+    s = q.scrntype
+    s.update(["a", b"b"], [3])
+    assert len(s) == 3 and set(s) == {b"a", b"b", b"3"}
+    assert "a" in s and b"3" in s and 3 in s and "z" not in s
+    s.discard("zzz")
+    with pytest.raises(KeyError):
+        s.remove("zzz")
+    s.remove("a")
+    assert s == {b"b", b"3"} and (s | {b"c"}) == {b"b", b"3", b"c"}
+    s.clear()
+    assert len(s) == 0 and not s
+    q.scrntype = ["x", "y"]
+    assert q.scrntype == {b"x", b"y"}
+    assert "ScreenSet(" in repr(q.scrntype)
+
+
+def test_iteration_pops_until_none_and_runs_else(q):
+    for i in range(5):
+        q.append("n", str(i))
+    seen = []
+    for m in q:
+        seen.append(m[2])
+    else:
+        ended = True
+    assert seen == ["0", "1", "2", "3", "4"] and ended
+    assert q.pop() is None
+
+
+def test_call_gives_an_iterator_with_pops_arguments(q):
+    q.append("n", "x")
+    assert list(q(block=True, timer=0.123, decode=False)) == [(b"self", b"n", b"x")]
+
+
+def test_pop_block_with_timer_returns_none_on_expiry(q):
+    assert q.pop(block=True, timer=0.05) is None
+    assert q.pop(block=True, timer=0) is None
+    assert q.pop(block=True, timer=-1) is None
+
+
+def test_full_queue_raises_memory_error_with_sizes(q):
+    with pytest.raises(MemoryError) as info:
+        for _ in range(10000):
+            q.append("fill", "x" * 100)
+    assert isinstance(info.value, pysyncq.QueueFull)
+    assert "needs" in str(info.value) and str(q.size) in str(info.value)
+    assert info.value.capacity_bytes == q.size and info.value.needed_bytes > 100
+
+
+def test_message_larger_than_queue_raises_at_once_even_when_blocking_forever(q):
+    with pytest.raises(MemoryError, match="can never fit"):
+        q.append("big", "x" * (q.size + 1), block=True, timer=None)
+
+
+def test_blocked_append_with_timer_raises_memory_error_on_expiry(queue_name):
+    with make(queue_name, size=256) as writer, \
+            pysyncq.PySyncQ(queue_name, create=False) as lagger:
+        writer.open("w")
+        lagger.open("lag")  # a second member that never reads holds the space
+        with pytest.raises(MemoryError):
+            for _ in range(100):
+                writer.append("fill", "x" * 40, block=True, timer=0.05)
+
+
+def test_blocking_append_alone_on_a_full_queue_is_a_deadlock(q):
+    with pytest.raises(pysyncq.Deadlock) as info:
+        for _ in range(10000):
+            q.append("fill", "x" * 100, block=True, timer=None)
+    assert isinstance(info.value, MemoryError) and os.getpid() in info.value.blocked_pids
+
+
+def test_wrap_around_keeps_every_byte(q):
+    rng = random.Random(1234)
+    sent, got = [], []
+    for _ in range(3000):
+        body = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 300)))
+        mtype = str(rng.randrange(1000))
+        try:
+            q.append(mtype, body)
+            sent.append((mtype, body))
+        except MemoryError:
+            pass
+        if rng.random() < 0.6:
+            m = q.pop(decode=False)
+            if m is not None:
+                got.append((m[1].decode(), m[2]))
+    got.extend((m[1].decode(), m[2]) for m in q(decode=False))
+    assert len(sent) > 1000 and got == sent
+    assert zlib.crc32(b"".join(b for _, b in got)) == zlib.crc32(b"".join(b for _, b in sent))
+
+
+# --- open / close ---
+
+
+def test_operations_before_open_raise_a_clear_value_error(queue_name):
+    with make(queue_name) as queue:
+        with pytest.raises(ValueError, match="open"):
+            queue.append("t", "b")
+        with pytest.raises(ValueError, match="open"):
+            queue.pop()
+
+
+def test_open_twice_raises_value_error(q):
+    with pytest.raises(ValueError, match="already open"):
+        q.open()
+
+
+def test_close_is_idempotent_and_unlinks_the_last(queue_name, shm_exists):
+    queue = make(queue_name)
+    queue.open()
+    queue.close()
+    queue.close()
+    assert not shm_exists(queue_name)
+    assert queue.closed and queue.sender is None
+
+
+def test_closed_queue_raises_value_error(queue_name):
+    queue = make(queue_name)
+    queue.open()
+    queue.close()
+    for call in (lambda: queue.append("t"), queue.pop, queue.open):
+        with pytest.raises(ValueError, match="closed"):
+            call()
+
+
+def test_close_without_open_unlinks_when_no_member_remains(queue_name, shm_exists):
+    make(queue_name).close()
+    assert not shm_exists(queue_name)
+
+
+def test_close_of_one_member_keeps_the_queue_for_the_others(queue_name, shm_exists):
+    with make(queue_name) as a:
+        a.open("a")
+        b = pysyncq.PySyncQ(queue_name, create=False)
+        b.open("b")
+        b.append("t", "from b")
+        b.close()
+        assert shm_exists(queue_name)
+        assert a.pop() == ("b", "t", "from b")
+    assert not shm_exists(queue_name)
+
+
+def test_close_frees_what_the_closing_member_had_not_read(queue_name):
+    with make(queue_name) as writer:
+        writer.open("w")
+        reader = pysyncq.PySyncQ(queue_name, create=False)
+        reader.open("r")
+        for _ in range(5):
+            writer.append("t", "x" * 100)
+        for _ in writer:  # the writer's own messages are screened: this marks them read
+            pass
+        assert writer.stats().used_bytes > 0  # held back by the reader alone
+        reader.close()
+        assert writer.stats().used_bytes == 0
+
+
+def test_context_manager_closes(queue_name, shm_exists):
+    with make(queue_name) as queue:
+        queue.open()
+        assert queue.is_open
+    assert queue.closed and not shm_exists(queue_name)
+
+
+def test_repr_names_the_queue_and_state(queue_name):
+    with make(queue_name) as queue:
+        assert queue_name in repr(queue) and "not open" in repr(queue)
+        queue.open("me")
+        assert "'me'" in repr(queue) and " open>" in repr(queue)
+    assert "closed" in repr(queue)
+
+
+# --- extras ---
+
+
+def test_stats_is_a_dataclass_with_asdict(q):
+    q.append("t", "x")
+    stats = q.stats()
+    assert stats.name == q.name and stats.capacity_bytes == q.size
+    assert stats.members == 1 and stats.queued_messages == 1 and stats.used_bytes > 0
+    as_dict = stats._asdict()
+    assert as_dict["member_list"][0]["sender"] == "self"
+    assert as_dict["member_list"][0]["unread_messages"] == 1
+    assert stats.member_list[0]._asdict()["pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("wait", [0, 1e-3, "sleep", "spin"])
+def test_wait_policy_knob(queue_name, wait):
+    with make(queue_name, wait=wait) as queue:
+        queue.open()
+        assert queue.pop(block=True, timer=0.01) is None
+
+
+def test_bad_wait_policy_raises_value_error(queue_name):
+    with make(queue_name) as queue:
+        with pytest.raises(ValueError):
+            queue.set_wait_policy("fast")
+        with pytest.raises(ValueError):
+            queue.set_wait_policy(-1)
+
+
+@pytest.mark.parametrize("timer", ["1", [1]])
+def test_non_numeric_timer_raises_type_error(q, timer):
+    with pytest.raises(TypeError):
+        q.pop(block=True, timer=timer)
+
+
+def test_threads_share_one_instance_without_losing_or_duplicating(queue_name):
+    with make(queue_name, size=1 << 16) as queue:
+        queue.open("t", filtself=False)
+        per_thread, writers = 2000, 3
+        got, errors = [], []
+
+        def write(k):
+            try:
+                for i in range(per_thread):
+                    queue.append("n", f"{k}:{i}", block=True, timer=None)
+            except Exception as error:  # reported below
+                errors.append(error)
+
+        def read():
+            try:
+                while len(got) < per_thread * writers:
+                    m = queue.pop(block=True, timer=0.05)
+                    if m is not None:
+                        got.append(m[2])
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(k,)) for k in range(writers)]
+        threads += [threading.Thread(target=read) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        # Two readers share one read position: each message exactly once between them.
+        assert sorted(got) == sorted(f"{k}:{i}" for k in range(writers) for i in range(per_thread))
+
+
+def test_one_reader_thread_sees_each_writers_order(queue_name):
+    with make(queue_name, size=1 << 14) as queue:
+        queue.open("t", filtself=False)
+        got = []
+
+        def write(k):
+            for i in range(1000):
+                queue.append("n", f"{k}:{i}", block=True, timer=None)
+
+        writers = [threading.Thread(target=write, args=(k,)) for k in range(2)]
+        for t in writers:
+            t.start()
+        while len(got) < 2000:
+            m = queue.pop(block=True, timer=5)
+            assert m is not None
+            got.append(m[2])
+        for t in writers:
+            t.join()
+        for k in range(2):
+            mine = [int(b.split(":")[1]) for b in got if b.startswith(f"{k}:")]
+            assert mine == list(range(1000))
+
+
+def test_close_from_another_thread_ends_a_blocked_pop(queue_name):
+    with make(queue_name) as queue:
+        queue.open()
+        outcome = []
+        started = threading.Event()
+
+        def wait():
+            started.set()
+            try:
+                outcome.append(queue.pop(block=True, timer=None))
+            except ValueError as error:
+                outcome.append(error)
+
+        t = threading.Thread(target=wait)
+        t.start()
+        started.wait()
+        queue.close()
+        t.join(timeout=30)
+        assert not t.is_alive() and len(outcome) == 1

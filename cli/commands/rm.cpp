@@ -1,0 +1,61 @@
+// syncq rm NAME...: unlink queues. Refuses a queue with live members unless --force:
+// they would go on using a segment that nobody new can find, so their messages would no
+// longer reach new members.
+#include "../common.hpp"
+
+#include <iostream>
+
+namespace syncq {
+
+namespace {
+
+struct RmOptions {
+  std::vector<std::string> names;
+  bool force = false;
+};
+
+void remove_one(const std::string &name, bool force) {
+  pysyncq::Queue queue = attach_queue(name); // refuses what is not a queue
+  const std::vector<int> live = live_member_pids(queue.stats());
+  if (!live.empty() && !force) {
+    std::string pids;
+    for (const int pid : live) {
+      pids += (pids.empty() ? "" : ", ") + std::to_string(pid);
+    }
+    throw Failure("queue '" + name + "' has " + count_of(live.size(), "live member") +
+                  " (pid " + pids + "); not removed (--force removes it anyway)");
+  }
+  pysyncq::Queue::unlink(name);
+}
+
+int run_rm(const RmOptions &options) {
+  int status = 0;
+  for (const std::string &name : options.names) {
+    try {
+      remove_one(name, options.force);
+    } catch (const std::exception &error) {
+      // Like rm(1): report, go on with the other names, fail at the end.
+      std::cerr << "syncq: " << error.what() << '\n';
+      status = 1;
+    }
+  }
+  return status;
+}
+
+} // namespace
+
+Command add_rm(CLI::App &parent) {
+  auto options = std::make_shared<RmOptions>();
+  CLI::App *app = parent.add_subcommand(
+      "rm", "Unlink queues (refuses while live members are registered, unless --force)");
+  app->footer(wrap("Removes the names from /dev/shm. Refuses a queue while live processes are "
+              "registered, unless --force; dead members do not count. Processes still "
+              "attached go on using the removed segment; its memory is freed when the last one "
+              "unmaps it. Segments that are not pysyncq queues are refused. With several "
+              "names, each is tried and the exit status is 1 if any failed."));
+  app->add_option("NAME", options->names, "Queue names (as in /dev/shm)")->required();
+  app->add_flag("-f,--force", options->force, "Remove even while live members are registered");
+  return {app, [options] { return run_rm(*options); }};
+}
+
+} // namespace syncq

@@ -66,6 +66,7 @@ struct Options {
   std::string only;   // run only contenders whose name contains this
   int cpus = 2;       // CPUs used for pinning (0 and 1 by default)
   bool pin = true;
+  int fanout_runs_override = 0; // iceoryx: one run per process (see peer_iceoryx.hpp)
 
   bool wants(std::string_view contender) const {
     return only.empty() || contender.find(only) != std::string_view::npos;
@@ -85,7 +86,9 @@ struct Options {
     return quick ? full / 4 : full;
   }
   double fanout_seconds() const { return quick ? 0.5 : 1.5; }
-  int fanout_runs() const { return quick ? 1 : 3; }
+  int fanout_runs() const {
+    return fanout_runs_override > 0 ? fanout_runs_override : (quick ? 1 : 3);
+  }
 };
 
 inline Options parse_options(int argc, char **argv) {
@@ -148,6 +151,14 @@ private:
   T *object_ = nullptr;
 };
 
+// Set by peers whose library must see the process exit normally (iceoryx unregisters
+// from RouDi in a static destructor); otherwise children leave by _Exit, so that they do
+// not run destructors of objects they inherited from the parent.
+inline bool &children_exit_normally() {
+  static bool value = false;
+  return value;
+}
+
 // Runs `body` in a forked child that exits without running the parent's destructors.
 inline pid_t fork_child(const std::function<void()> &body) {
   std::fflush(stdout);
@@ -167,6 +178,9 @@ inline pid_t fork_child(const std::function<void()> &body) {
     }
     std::fflush(stdout);
     std::fflush(stderr);
+    if (children_exit_normally()) {
+      std::exit(code);
+    }
     std::_Exit(code);
   }
   return pid;

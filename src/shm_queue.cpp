@@ -1,0 +1,698 @@
+// ShmQueue: the shared-memory backend, the algorithm of core/ on the platform of platform/.
+//
+// Appends run under the queue lock (a robust mutex); pops take no lock. A reader's
+// bytes are stable because no appender writes below the slowest cursor. Sleeping is on
+// two futex words, bumped only when someone sleeps, so the hot path has no syscall.
+// docs/design.md explains each choice.
+#include "backend.hpp"
+#include "core/record.hpp"
+#include "platform/clock.hpp"
+#include "platform/crash_point.hpp"
+#include "platform/futex.hpp"
+#include "platform/liveness.hpp"
+#include "platform/robust_mutex.hpp"
+#include "platform/shm.hpp"
+#include "platform/syscall.hpp"
+#include "segment.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace pysyncq {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// A blocked append looks for dead members holding back space at most this often (the
+// look costs a kill() and a /proc read per member). Also the longest a blocked append
+// sleeps between looks, so a member killed while holding space is reaped within it.
+constexpr auto kReapInterval = 100ms;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+bool alive(int pid, std::uint64_t start_time) {
+  return platform::is_alive(platform::ProcessIdentity{pid, start_time});
+}
+
+std::string sizes_text(std::uint64_t needed, std::uint64_t free_bytes, std::uint64_t capacity) {
+  return "append needs " + std::to_string(needed) + " bytes; " + std::to_string(free_bytes) +
+         " of " + std::to_string(capacity) + " free";
+}
+
+Deadline earlier(Deadline a, Deadline b) noexcept {
+  return a.when() <= b.when() ? a : b;
+}
+
+// Spins until `ready()` or `spin` elapses or the deadline passes. Looks at the clock
+// only every 64 rounds: reading it costs about as much as a round.
+template <class Ready>
+bool spin_until(Ready &&ready, std::chrono::nanoseconds spin, Deadline deadline) {
+  if (spin.count() <= 0) {
+    return false;
+  }
+  const Deadline spin_end = earlier(Deadline::after(spin), deadline);
+  for (;;) {
+    for (int round = 0; round < 64; ++round) {
+      if (ready()) {
+        return true;
+      }
+      cpu_relax();
+    }
+    if (spin_end.has_passed()) {
+      return ready();
+    }
+  }
+}
+
+} // namespace
+
+// This process's registration as a waiting thread sees it: captured once under the
+// handle's mutex, so a close by another thread cannot pull it away mid-wait.
+struct Registration {
+  core::MemberSlot *slot = nullptr;
+  std::uint32_t index = 0;
+  int pid = 0;
+
+  // Under the queue lock: false once a close or a forced reap freed the slot.
+  bool still_ours() const noexcept {
+    return slot != nullptr && slot->state.load(std::memory_order_relaxed) == core::kSlotActive &&
+           slot->pid == pid;
+  }
+};
+
+class ShmQueue final : public Queue::Impl {
+public:
+  explicit ShmQueue(Segment segment) : segment_(std::move(segment)) {}
+  ~ShmQueue() override {
+    if (is_open_here()) {
+      try {
+        close();
+      } catch (...) { // NOLINT(bugprone-empty-catch): a destructor must not throw
+      }
+    }
+  }
+  // --- registration ---
+
+  void open(std::string_view sender) override {
+    std::lock_guard local(local_mutex_);
+    if (is_open_here()) {
+      throw InvalidArgument("queue '" + segment_.name + "' is already open in this process as '" +
+                            sender_ + "'");
+    }
+    const platform::ProcessIdentity self = platform::current_process();
+    std::string name = sender.empty() ? std::to_string(self.pid) : std::string(sender);
+    if (name.size() > core::kMaxFieldBytes) {
+      throw InvalidArgument("sender name of " + std::to_string(name.size()) +
+                            " bytes is too long");
+    }
+    std::uint32_t index = 0;
+    with_lock([&] {
+      segment_.members.reap_dead(alive);
+      // Relaxed: tail changes only under the lock we hold.
+      const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
+      const auto joined = segment_.members.join(self.pid, self.start_time, name, tail);
+      if (!joined) {
+        throw TooManyMembers("queue '" + segment_.name + "' already has " +
+                             std::to_string(segment_.members.max_members()) +
+                             " members, its limit (set when it was created)");
+      }
+      index = *joined;
+      PYSYNCQ_CRASH_POINT("open.after_join");
+    });
+    registration_ = Registration{&segment_.members.slot(index), index, self.pid};
+    opening_thread_ = std::this_thread::get_id();
+    shared_by_threads_ = false;
+    opened_generation_ = platform::fork_generation();
+    sender_ = std::move(name);
+  }
+
+  bool is_open_here() const noexcept override {
+    return registration_.slot != nullptr && opened_generation_ == platform::fork_generation();
+  }
+
+  void close() override {
+    std::lock_guard local(local_mutex_);
+    const bool was_open = is_open_here();
+    with_lock([&] {
+      if (was_open && registration_.still_ours()) {
+        segment_.members.leave(registration_.index);
+        PYSYNCQ_CRASH_POINT("close.after_leave");
+      }
+      segment_.members.reap_dead(alive);
+      if (header().member_count.load(std::memory_order_relaxed) == 0) {
+        segment_.unlink_once();
+      }
+    });
+    if (was_open) {
+      registration_.slot = nullptr;
+      sender_.clear();
+      // What we had not read is free now, and threads of ours asleep for a message
+      // must find out that the registration is gone.
+      wake(header().space_futex);
+      wake(header().message_futex);
+    }
+  }
+
+  // --- append ---
+
+  bool try_append(std::string_view type, std::string_view body) override {
+    const std::uint64_t needed = footprint_checked(type, body);
+    std::lock_guard local(local_mutex_);
+    require_open();
+    bool appended = false;
+    bool wake_readers = false;
+    with_lock([&] {
+      // Relaxed: tail and the cached head change only under the lock we hold.
+      const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
+      std::uint64_t head = header().head.load(std::memory_order_relaxed);
+      if (free_bytes(tail, head) < needed) {
+        head = refresh_head(tail);
+        if (free_bytes(tail, head) < needed) {
+          return;
+        }
+      }
+      PYSYNCQ_CRASH_POINT("append.before_copy");
+      core::write_record(segment_.ring, tail, sender_, type, body);
+      PYSYNCQ_CRASH_POINT("append.after_copy");
+      // SYNC POINT: publish (seq_cst store; readers acquire-load tail). seq_cst also
+      // orders it before the load of message_sleepers below for sleepers that check
+      // tail without our lock (a spinning reader needs no wake, a sleeping one was
+      // counted under the lock, so either way it sees the message or gets woken).
+      header().tail.store(tail + needed, std::memory_order_seq_cst);
+      PYSYNCQ_CRASH_POINT("append.after_publish");
+      wake_readers = header().message_sleepers.load(std::memory_order_relaxed) != 0;
+      appended = true;
+    });
+    if (wake_readers) {
+      wake(header().message_futex);
+    }
+    return appended;
+  }
+
+  void append(std::string_view type, std::string_view body, Deadline deadline) override {
+    const std::uint64_t needed = footprint_checked(type, body);
+    for (;;) {
+      if (try_append(type, body)) {
+        return;
+      }
+      if (deadline.has_passed() || !wait_for_space(needed, deadline)) {
+        const std::uint64_t free_now = free_estimate();
+        throw QueueFull("queue '" + segment_.name + "' is full: " +
+                            sizes_text(needed, free_now, capacity()) +
+                            (deadline.when() == Deadline::now().when() ? "" : " (wait timed out)"),
+                        needed, free_now, capacity());
+      }
+    }
+  }
+
+  bool wait_for_space(std::uint64_t needed, Deadline deadline) override {
+    if (needed > capacity()) {
+      throw QueueFull("message of " + std::to_string(needed) + " bytes can never fit queue '" +
+                          segment_.name + "': its capacity is " + std::to_string(capacity()) +
+                          " bytes",
+                      needed, free_estimate(), capacity());
+    }
+    const Registration me = registration();
+    const auto has_space = [&] { return free_estimate() >= needed; };
+    if (has_space() || spin_until(has_space, policy_.spin, deadline)) {
+      return true;
+    }
+    for (;;) {
+      run_interrupt_hook();
+      std::uint32_t seen = 0;
+      bool ready = false;
+      with_lock([&] {
+        require_still_ours(me);
+        const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
+        std::uint64_t head = refresh_head(tail);
+        if (free_bytes(tail, head) < needed && reap_due()) {
+          if (segment_.members.reap_dead(alive, head) != 0) {
+            head = refresh_head(tail);
+          }
+        }
+        if (free_bytes(tail, head) >= needed) {
+          me.slot->deadlock = 0; // a verdict for a wait that space has since ended
+          ready = true;
+          return;
+        }
+        check_deadlock(me, needed, tail, head);
+        announce_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers);
+        PYSYNCQ_CRASH_POINT("wait_for_space.after_announce");
+        // Relaxed: read under the lock; any later bump follows a reader's cursor store
+        // that our next re-check would see (Dekker, see release_space()).
+        seen = header().space_futex.load(std::memory_order_relaxed);
+        // Re-check after announcing: a reader that stored its cursor before seeing our
+        // count did not wake us, but its cursor is visible now (both seq_cst).
+        if (free_bytes(tail, refresh_head(tail)) >= needed) {
+          retract_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers);
+          ready = true;
+        }
+      });
+      if (ready) {
+        return true;
+      }
+      const Deadline nap = earlier(Deadline::after(kReapInterval), deadline);
+      platform::FutexWaitResult result = platform::FutexWaitResult::kWokenOrChanged;
+      try {
+        result = platform::futex_wait(header().space_futex, seen, nap);
+      } catch (...) {
+        with_lock([&] { retract_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers); });
+        throw;
+      }
+      with_lock([&] { retract_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers); });
+      (void)result;
+      if (free_estimate() >= needed) {
+        return true;
+      }
+      if (deadline.has_passed()) {
+        return false;
+      }
+    }
+  }
+
+  // --- pop ---
+
+  bool try_pop_visit(const std::function<void(const MessageView &)> &visit) override {
+    std::lock_guard local(local_mutex_);
+    require_open();
+    // Relaxed: only this handle writes its cursor, under local_mutex_.
+    std::uint64_t position = registration_.slot->cursor.load(std::memory_order_relaxed);
+    // SYNC POINT: publish (acquire; pairs with the appender's store of tail).
+    const std::uint64_t tail = header().tail.load(std::memory_order_acquire);
+    std::uint64_t skipped = 0;
+    while (position != tail) {
+      if (tail < position) {
+        throw NotAQueue("corrupt queue '" + segment_.name + "': read position " +
+                        std::to_string(position) + " is past the tail " + std::to_string(tail));
+      }
+      const core::RecordExtent extent =
+          core::read_record_header(segment_.ring, position, tail - position);
+      const core::FieldPositions fields = core::field_positions(position, extent.header);
+      const std::uint64_t next = position + extent.total_bytes;
+      MessageView view;
+      view.sender = segment_.ring.view(fields.sender, extent.header.sender_bytes, scratch_);
+      view.type = segment_.ring.view(fields.type, extent.header.type_bytes, scratch_);
+      if (screened(view.sender, view.type)) {
+        position = next;
+        ++skipped;
+        continue;
+      }
+      view.body = segment_.ring.view(fields.body, extent.header.body_bytes, scratch_);
+      visit(view); // may throw: then this message stays unread
+      PYSYNCQ_CRASH_POINT("pop.before_advance");
+      release_space(next, skipped + 1);
+      return true;
+    }
+    if (skipped != 0) {
+      release_space(position, skipped);
+    }
+    return false;
+  }
+
+  bool wait_for_message(Deadline deadline) override {
+    const Registration me = registration();
+    // Relaxed: our own cursor; a concurrent pop of ours only moves it towards the tail.
+    const auto has_message = [&] {
+      return header().tail.load(std::memory_order_acquire) !=
+             me.slot->cursor.load(std::memory_order_relaxed);
+    };
+    if (has_message() || spin_until(has_message, policy_.spin, deadline)) {
+      return true;
+    }
+    for (;;) {
+      run_interrupt_hook();
+      std::uint32_t seen = 0;
+      bool ready = false;
+      with_lock([&] {
+        require_still_ours(me);
+        if (has_message()) {
+          ready = true;
+          return;
+        }
+        announce_sleep(me, core::kMessageSleeperUnit, header().message_sleepers);
+        PYSYNCQ_CRASH_POINT("wait_for_message.after_announce");
+        // Relaxed: read under the lock; an appender that publishes after this reads
+        // our count under the same lock and bumps the word after it.
+        seen = header().message_futex.load(std::memory_order_relaxed);
+      });
+      if (ready) {
+        return true;
+      }
+      platform::FutexWaitResult result = platform::FutexWaitResult::kWokenOrChanged;
+      try {
+        result = platform::futex_wait(header().message_futex, seen, deadline);
+      } catch (...) {
+        with_lock([&] { retract_sleep(me, core::kMessageSleeperUnit, header().message_sleepers); });
+        throw;
+      }
+      with_lock([&] { retract_sleep(me, core::kMessageSleeperUnit, header().message_sleepers); });
+      if (has_message()) {
+        return true;
+      }
+      if (result == platform::FutexWaitResult::kTimedOut || deadline.has_passed()) {
+        return false;
+      }
+    }
+  }
+
+  // --- maintenance and inspection ---
+
+  std::uint32_t reap() override {
+    std::uint32_t reaped = 0;
+    with_lock([&] { reaped = segment_.members.reap_dead(alive); });
+    if (reaped != 0) {
+      wake(header().space_futex);
+    }
+    return reaped;
+  }
+
+  Stats stats() const override;
+
+  // Removes the name now, whoever is registered, and marks the segment so that its last
+  // close does not remove a newer queue that took the name.
+  void unlink_now() override {
+    with_lock([&] {
+      header().unlinked.store(1, std::memory_order_relaxed); // under the lock
+      if (!platform::SharedMemory::unlink(segment_.path)) {
+        platform::throw_syscall_error("shm_unlink", segment_.path, ENOENT);
+      }
+    });
+  }
+
+  // --- accessors ---
+
+  const std::string &name() const noexcept override { return segment_.name; }
+  std::uint64_t capacity() const noexcept override { return segment_.ring.capacity(); }
+  std::uint32_t max_members() const noexcept override {
+    return segment_.members.max_members();
+  }
+  const std::string &sender() const noexcept override {
+    static const std::string none;
+    return is_open_here() ? sender_ : none;
+  }
+
+  std::uint64_t footprint_checked(std::string_view type, std::string_view body) const {
+    if (type.size() > core::kMaxFieldBytes) {
+      throw InvalidArgument("message type of " + std::to_string(type.size()) +
+                            " bytes is too long; at most " + std::to_string(core::kMaxFieldBytes));
+    }
+    return core::record_bytes(sender_.size(), type.size(), body.size());
+  }
+
+private:
+  core::SegmentHeader &header() const noexcept { return *segment_.header; }
+
+  // Runs `step` holding the queue lock. If the previous holder died, repairs first:
+  // a half-written record is invisible already (tail was not advanced), so what is left
+  // is the dead process's slot and the sleeper counts it may have been changing.
+  template <class Step> void with_lock(Step &&step) const {
+    platform::RobustLock lock(header().lock_storage);
+    if (lock.owner_died()) {
+      header().lock_recoveries.fetch_add(1, std::memory_order_relaxed); // stats only
+      segment_.members.reap_dead(alive);
+      segment_.members.recount_sleepers();
+      lock.mark_consistent();
+    }
+    step();
+  }
+
+  std::uint64_t free_bytes(std::uint64_t tail, std::uint64_t head) const noexcept {
+    const std::uint64_t used = tail - head;
+    return used >= capacity() ? 0 : capacity() - used;
+  }
+
+  // Under the lock: recomputes and caches the slowest cursor.
+  std::uint64_t refresh_head(std::uint64_t tail) const noexcept {
+    const std::uint64_t head = segment_.members.slowest_cursor(tail);
+    header().head.store(head, std::memory_order_relaxed); // under the lock; stats read it
+    return head;
+  }
+
+  // Without the lock: free space as the cursors say now (may be stale on return).
+  std::uint64_t free_estimate() const noexcept {
+    const std::uint64_t tail = header().tail.load(std::memory_order_seq_cst);
+    return free_bytes(tail, segment_.members.slowest_cursor(tail));
+  }
+
+  bool reap_due() const noexcept {
+    const std::uint64_t now = platform::monotonic_ns();
+    // Relaxed: under the lock; only a rate limit.
+    const std::uint64_t last = header().last_reap_check_ns.load(std::memory_order_relaxed);
+    if (now - last < static_cast<std::uint64_t>(std::chrono::nanoseconds(kReapInterval).count())) {
+      return false;
+    }
+    header().last_reap_check_ns.store(now, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Under the lock, about to sleep for space. If every member holding back the oldest
+  // unread message is the caller or is itself asleep waiting for space, nobody can ever
+  // free space: fail them all at once instead of hanging.
+  void check_deadlock(const Registration &me, std::uint64_t needed, std::uint64_t tail,
+                      std::uint64_t head) const {
+    if (me.slot->deadlock != 0) {
+      me.slot->deadlock = 0;
+      throw_deadlock(needed, tail, head);
+    }
+    const std::vector<std::uint32_t> holders = segment_.members.members_at(head);
+    if (holders.empty()) {
+      return;
+    }
+    for (const std::uint32_t index : holders) {
+      const core::MemberSlot &holder = segment_.members.slot(index);
+      // Relaxed loads: waiting changes under the lock we hold; flags only ever gains
+      // its bit, and a stale zero is covered by the holder's own later check.
+      const bool shared = (holder.flags.load(std::memory_order_relaxed) &
+                           core::kSlotSharedByThreads) != 0;
+      const bool blocked =
+          !shared && (index == me.index ||
+                      core::space_sleepers_of(holder.waiting.load(std::memory_order_relaxed)) != 0);
+      if (!blocked) {
+        return;
+      }
+    }
+    for (const std::uint32_t index : holders) {
+      if (index != me.index) {
+        segment_.members.slot(index).deadlock = 1; // under the lock
+      }
+    }
+    header().space_futex.fetch_add(1, std::memory_order_relaxed);
+    platform::futex_wake_all(header().space_futex);
+    throw_deadlock(needed, tail, head);
+  }
+
+  [[noreturn]] void throw_deadlock(std::uint64_t needed, std::uint64_t tail,
+                                   std::uint64_t head) const {
+    std::vector<int> pids;
+    std::string names;
+    for (const std::uint32_t index : segment_.members.members_at(head)) {
+      const core::MemberSlot &holder = segment_.members.slot(index);
+      pids.push_back(holder.pid);
+      names += (names.empty() ? "" : ", ") + std::string("pid ") + std::to_string(holder.pid) +
+               " ('" + std::string(holder.sender, strnlen(holder.sender, sizeof holder.sender)) +
+               "')";
+    }
+    const std::uint64_t free_now = free_bytes(tail, head);
+    throw Deadlock("deadlock on queue '" + segment_.name + "': " +
+                       sizes_text(needed, free_now, capacity()) +
+                       ", and every member holding the oldest unread message is blocked "
+                       "appending, so no space can ever be freed: " +
+                       names,
+                   needed, free_now, capacity(), std::move(pids));
+  }
+
+  // Under the lock: counts this thread as asleep, in the slot (so reaping and recovery
+  // can take it back) and in the queue-wide count that wakers read.
+  static void announce_sleep(const Registration &me, std::uint32_t unit,
+                             std::atomic<std::uint32_t> &sleepers) noexcept {
+    // seq_cst: the space re-check that follows must not move before it (Dekker with
+    // the reader's cursor store then load of space_sleepers).
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    me.slot->waiting.fetch_add(unit, std::memory_order_relaxed);
+    me.slot->waiting_since_ns.store(platform::monotonic_ns(), std::memory_order_relaxed);
+  }
+
+  static void retract_sleep(const Registration &me, std::uint32_t unit,
+                            std::atomic<std::uint32_t> &sleepers) noexcept {
+    // A close or reap under the lock may have taken our counts back already.
+    if (!me.still_ours()) {
+      return;
+    }
+    const std::uint32_t waiting = me.slot->waiting.load(std::memory_order_relaxed);
+    const bool counted = unit == core::kSpaceSleeperUnit ? core::space_sleepers_of(waiting) != 0
+                                                         : core::message_sleepers_of(waiting) != 0;
+    if (!counted) {
+      return;
+    }
+    me.slot->waiting.fetch_sub(unit, std::memory_order_relaxed);
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  // After a pop: moves our cursor to `next` and wakes appenders waiting for space.
+  void release_space(std::uint64_t next, std::uint64_t messages) {
+    core::MemberSlot &slot = *registration_.slot;
+    slot.messages_read.fetch_add(messages, std::memory_order_relaxed); // stats only
+    // SYNC POINT: consumed (seq_cst store; appenders acquire-load cursors). seq_cst
+    // orders it before our load of space_sleepers (Dekker with announce_sleep()).
+    slot.cursor.store(next, std::memory_order_seq_cst);
+    if (header().space_sleepers.load(std::memory_order_seq_cst) != 0) {
+      wake(header().space_futex);
+    }
+  }
+
+  void wake(std::atomic<std::uint32_t> &word) const noexcept {
+    // Relaxed: the futex word carries no data; sleepers re-check the queue itself.
+    word.fetch_add(1, std::memory_order_relaxed);
+    platform::futex_wake_all(word);
+  }
+
+
+  void require_open() const {
+    if (!is_open_here()) {
+      throw NotOpen(not_open_text());
+    }
+    note_calling_thread();
+    // Our slot stays ours while we live; this catches a registration removed from
+    // outside (a process that shares our pid namespace can't be reaped while alive).
+    if (!registration_.still_ours()) {
+      throw NotOpen("the registration of this process in queue '" + segment_.name +
+                    "' was removed; open() it again");
+    }
+  }
+  // Marks the slot once a second thread uses this registration (see kSlotSharedByThreads).
+  void note_calling_thread() const noexcept {
+    if (!shared_by_threads_ && std::this_thread::get_id() != opening_thread_) {
+      shared_by_threads_ = true;
+      // Relaxed: read under the lock by deadlock checks, which tolerate seeing it late.
+      registration_.slot->flags.fetch_or(core::kSlotSharedByThreads, std::memory_order_relaxed);
+    }
+  }
+
+  Registration registration() const {
+    std::lock_guard local(local_mutex_);
+    require_open();
+    return registration_;
+  }
+  void require_still_ours(const Registration &me) const {
+    if (!me.still_ours()) {
+      throw NotOpen("queue '" + segment_.name + "' was closed by this process during the wait");
+    }
+  }
+  std::string not_open_text() const {
+    if (registration_.slot != nullptr) {
+      return "queue '" + segment_.name + "' was opened by process " +
+             std::to_string(registration_.pid) +
+             ", not by this one (" + std::to_string(::getpid()) +
+             "); call open() in this process first";
+    }
+    return "queue '" + segment_.name + "' is not open in this process; call open() first";
+  }
+
+  Segment segment_;
+  mutable std::mutex local_mutex_; // serialises this handle's threads around the cursor
+  Registration registration_;
+  std::thread::id opening_thread_;
+  mutable bool shared_by_threads_ = false; // under local_mutex_
+  std::uint64_t opened_generation_ = 0;
+  std::string sender_;
+  std::string scratch_; // backs a field that wraps around the ring's end
+};
+
+Stats ShmQueue::stats() const {
+  Stats stats;
+  stats.name = segment_.name;
+  stats.capacity_bytes = capacity();
+  stats.max_members = max_members();
+  stats.segment_bytes = header().segment_bytes;
+  struct Seen {
+    MemberStats member;
+    std::uint64_t cursor;
+    std::uint64_t start_time;
+  };
+  std::vector<Seen> seen;
+  std::vector<std::uint64_t> record_positions;
+  std::uint64_t tail = 0;
+  with_lock([&] {
+    tail = header().tail.load(std::memory_order_relaxed);
+    const std::uint64_t head = refresh_head(tail);
+    stats.used_bytes = tail - head;
+    stats.reaped_total = header().reaped_total.load(std::memory_order_relaxed);
+    stats.lock_recoveries = header().lock_recoveries.load(std::memory_order_relaxed);
+    stats.unlinked = header().unlinked.load(std::memory_order_relaxed) != 0;
+    const std::uint64_t now = platform::monotonic_ns();
+    for (std::uint32_t index = 0; index < segment_.members.scan_end(); ++index) {
+      const core::MemberSlot &slot = segment_.members.slot(index);
+      if (slot.state.load(std::memory_order_acquire) != core::kSlotActive) {
+        continue;
+      }
+      Seen entry{};
+      entry.member.slot = index;
+      entry.member.pid = slot.pid;
+      entry.member.sender.assign(slot.sender, strnlen(slot.sender, sizeof slot.sender));
+      entry.cursor = slot.cursor.load(std::memory_order_acquire);
+      entry.start_time = slot.start_time;
+      entry.member.unread_bytes = tail >= entry.cursor ? tail - entry.cursor : 0;
+      const std::uint32_t waiting = slot.waiting.load(std::memory_order_relaxed);
+      if (waiting != 0) {
+        entry.member.waiting = core::space_sleepers_of(waiting) != 0
+                                   ? MemberStats::Waiting::kForSpace
+                                   : MemberStats::Waiting::kForMessage;
+        const std::uint64_t since = slot.waiting_since_ns.load(std::memory_order_relaxed);
+        entry.member.waiting_for = std::chrono::nanoseconds(now > since ? now - since : 0);
+      }
+      seen.push_back(entry);
+    }
+    // Under the lock no appender overwrites [head, tail): walk it to count messages.
+    constexpr std::size_t kMaxWalk = 10'000'000;
+    std::uint64_t position = head;
+    while (position < tail && record_positions.size() < kMaxWalk) {
+      record_positions.push_back(position);
+      position += core::read_record_header(segment_.ring, position, tail - position).total_bytes;
+    }
+  });
+  stats.queued_messages = record_positions.size();
+  stats.members = static_cast<std::uint32_t>(seen.size());
+  for (Seen &entry : seen) {
+    entry.member.alive = alive(entry.member.pid, entry.start_time); // outside the lock
+    stats.dead_members += entry.member.alive ? 0 : 1;
+    entry.member.unread_messages = static_cast<std::uint64_t>(
+        record_positions.end() -
+        std::lower_bound(record_positions.begin(), record_positions.end(), entry.cursor));
+    stats.member_list.push_back(std::move(entry.member));
+  }
+  return stats;
+}
+
+std::unique_ptr<Queue::Impl> create_shm_queue(std::string_view name, const CreateOptions &options) {
+  return std::make_unique<ShmQueue>(Segment::create(name, options));
+}
+
+std::unique_ptr<Queue::Impl> attach_shm_queue(std::string_view name) {
+  return std::make_unique<ShmQueue>(Segment::attach(name));
+}
+
+std::vector<std::string> list_queues() {
+  std::vector<std::string> names;
+  for (const std::string &name : platform::list_shm_names()) {
+    const std::string prefix = platform::read_shm_prefix(name, sizeof core::kMagic);
+    if (prefix.size() == sizeof core::kMagic &&
+        std::memcmp(prefix.data(), &core::kMagic, sizeof core::kMagic) == 0) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace pysyncq

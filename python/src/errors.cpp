@@ -150,6 +150,28 @@ void register_errors(py::module_ &module) {
              "Throws the C++ exception named `kind` (tests of the error table only).");
 }
 
+void set_python_error_from_current() noexcept {
+  try {
+    throw;
+  } catch (py::error_already_set &error) {
+    error.restore();
+  } catch (const py::builtin_exception &error) {
+    error.set_error();
+  } catch (const Error &) {
+    try {
+      translate(std::current_exception());
+    } catch (...) {
+      PyErr_SetString(PyExc_RuntimeError, "pysyncq: failed to translate a C++ error");
+    }
+  } catch (const std::bad_alloc &) {
+    PyErr_NoMemory();
+  } catch (const std::exception &error) {
+    PyErr_SetString(PyExc_RuntimeError, error.what());
+  } catch (...) {
+    PyErr_SetString(PyExc_SystemError, "pysyncq: unknown C++ exception");
+  }
+}
+
 void raise_pending_interrupt() {
   if (PyErr_Occurred() == nullptr) {
     PyErr_SetString(PyExc_InterruptedError, "pysyncq: wait interrupted");

@@ -199,10 +199,14 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
   if (queue.try_append(type.bytes, body.bytes)) {
     return;
   }
+  const std::uint64_t needed =
+      Queue::footprint(queue.sender().size(), type.bytes.size(), body.bytes.size());
+  if (needed > queue.capacity_bytes()) {
+    // Says "can never fit" (QueueFull) rather than "is full", blocking or not.
+    (void)queue.wait_for_space(needed, Deadline::now());
+  }
   if (truthy(block)) {
     const Deadline deadline = deadline_from(timer);
-    const std::uint64_t needed =
-        Queue::footprint(queue.sender().size(), type.bytes.size(), body.bytes.size());
     while (wait_without_gil(
         [&](Deadline slice) { return queue.wait_for_space(needed, slice); }, deadline)) {
       if (queue.try_append(type.bytes, body.bytes)) {
@@ -373,18 +377,165 @@ py::object QueueObject::sender() const {
       name.data(), static_cast<Py_ssize_t>(name.size()), "surrogateescape"));
 }
 
+namespace {
+
+// The bound type, set once by bind_queue (kept alive by the module).
+PyTypeObject *queue_type = nullptr;
+
+// The C++ object behind `self`, refusing objects of another type and instances whose
+// __init__ never ran (PySyncQ.__new__ alone): pybind11 would hand us a null pointer.
+QueueObject &self_of(PyObject *self) {
+  if (queue_type == nullptr || PyObject_TypeCheck(self, queue_type) == 0) {
+    throw py::type_error("expected a pysyncq queue object");
+  }
+  // pybind11 detail API (stable within Debian's pybind11 2.10): the value pointer of an
+  // instance of one bound class. Far cheaper than a full cast on the hot path.
+  auto *instance = reinterpret_cast<py::detail::instance *>(self);
+  const py::detail::value_and_holder slot = instance->get_value_and_holder();
+  if (slot.value_ptr() == nullptr || !slot.holder_constructed()) {
+    throw py::type_error("this pysyncq queue object was never initialised "
+                         "(its __init__ did not run)");
+  }
+  return *static_cast<QueueObject *>(slot.value_ptr());
+}
+
+// Binds a member function as a method whose self is checked by self_of.
+template <auto Method> struct Checked;
+template <class R, class... A, R (QueueObject::*Method)(A...)> struct Checked<Method> {
+  static R call(py::handle self, A... args) {
+    return (self_of(self.ptr()).*Method)(std::forward<A>(args)...);
+  }
+};
+template <class R, class... A, R (QueueObject::*Method)(A...) const> struct Checked<Method> {
+  static R call(py::handle self, A... args) {
+    return (self_of(self.ptr()).*Method)(std::forward<A>(args)...);
+  }
+};
+
+// --- append and pop bypass pybind11's dispatcher: it costs more than the queue ---
+
+// Matches vectorcall arguments to `names` (positional first, then keywords); unset
+// entries of `out` keep their defaults. Raises TypeError as Python functions do.
+void parse_arguments(const char *function, PyObject *const *args, Py_ssize_t nargs,
+                     PyObject *kwnames, const char *const *names, PyObject **interned,
+                     PyObject **out, Py_ssize_t count) {
+  if (nargs > count) {
+    throw py::type_error(std::string(function) + "() takes at most " + std::to_string(count) +
+                         " arguments (" + std::to_string(nargs) + " given)");
+  }
+  for (Py_ssize_t index = 0; index < nargs; ++index) {
+    out[index] = args[index];
+  }
+  const Py_ssize_t keywords = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+  for (Py_ssize_t k = 0; k < keywords; ++k) {
+    PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+    Py_ssize_t match = -1;
+    for (Py_ssize_t index = 0; index < count && match < 0; ++index) {
+      if (key == interned[index] || PyUnicode_CompareWithASCIIString(key, names[index]) == 0) {
+        match = index;
+      }
+    }
+    if (match < 0) {
+      throw py::type_error(std::string(function) + "() got an unexpected keyword argument '" +
+                           py::str(key).cast<std::string>() + "'");
+    }
+    if (match < nargs) {
+      throw py::type_error(std::string(function) + "() got multiple values for argument '" +
+                           names[match] + "'");
+    }
+    out[match] = args[nargs + k];
+  }
+}
+
+PyObject *empty_str = nullptr;
+PyObject *half_second = nullptr;
+constexpr const char *kAppendNames[] = {"msgtype", "msg", "block", "timer"};
+constexpr const char *kPopNames[] = {"block", "timer", "decode"};
+PyObject *append_interned[4] = {};
+PyObject *pop_interned[3] = {};
+
+PyObject *fast_append(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                      PyObject *kwnames) noexcept {
+  try {
+    PyObject *values[4] = {empty_str, empty_str, Py_False, half_second};
+    parse_arguments("append", args, nargs, kwnames, kAppendNames, append_interned, values, 4);
+    self_of(self).append(values[0], values[1], values[2], values[3]);
+    Py_RETURN_NONE;
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
+PyObject *fast_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                   PyObject *kwnames) noexcept {
+  try {
+    PyObject *values[3] = {Py_False, half_second, Py_True};
+    parse_arguments("pop", args, nargs, kwnames, kPopNames, pop_interned, values, 3);
+    return self_of(self).pop(values[0], values[1], values[2]).release().ptr();
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
+// The first lines give inspect.signature() the guide's signatures.
+PyMethodDef fast_methods[] = {
+    {"append", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fast_append)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "append($self, /, msgtype='', msg='', block=False, timer=0.5)\n--\n\n"
+     "Appends a message at the tail. str is written as UTF-8, bytes as they are, anything "
+     "else as str(obj).\n\nWhen the queue is too full: raises MemoryError "
+     "(pysyncq.QueueFull, with the sizes) unless block is true; then waits for space, for "
+     "ever if timer is None, else at most timer seconds, and raises MemoryError when that "
+     "expires. A message larger than the whole queue raises at once; so does a wait that "
+     "can never end (pysyncq.Deadlock). Releases the GIL while waiting; Ctrl-C interrupts "
+     "the wait (KeyboardInterrupt) and leaves the queue as it was."},
+    {"pop", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fast_pop)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "pop($self, /, block=False, timer=0.5, decode=True)\n--\n\n"
+     "Returns the next unread message that is not screened, as (sender, type, body): str, "
+     "or bytes with decode=False.\n\nReturns None when there is none; with block true it "
+     "first waits, for ever if timer is None, else at most timer seconds. Screened "
+     "messages are skipped and count as read. A body that is not UTF-8 raises "
+     "UnicodeDecodeError (the message is consumed). Releases the GIL while waiting; "
+     "Ctrl-C interrupts the wait (KeyboardInterrupt) and leaves the queue as it was."},
+};
+
+void add_fast_methods(py::handle type) {
+  empty_str = PyUnicode_InternFromString("");
+  half_second = PyFloat_FromDouble(0.5);
+  for (int index = 0; index < 4; ++index) {
+    append_interned[index] = PyUnicode_InternFromString(kAppendNames[index]);
+  }
+  for (int index = 0; index < 3; ++index) {
+    pop_interned[index] = PyUnicode_InternFromString(kPopNames[index]);
+  }
+  for (PyMethodDef &method : fast_methods) {
+    py::object descriptor = py::reinterpret_steal<py::object>(
+        PyDescr_NewMethod(reinterpret_cast<PyTypeObject *>(type.ptr()), &method));
+    if (!descriptor) {
+      throw py::error_already_set();
+    }
+    type.attr(method.ml_name) = descriptor;
+  }
+}
+
+} // namespace
+
 void bind_queue(py::module_ &module) {
   main_thread_ident = PyThread_get_thread_ident(); // imports run in the main thread
 
-  py::class_<QueueObject>(module, "Queue", R"doc(
+  py::class_<QueueObject> type(module, "Queue", R"doc(
 A handle on a pysyncq queue in shared memory (the C++ core, bound as is).
 
 Use pysyncq.PySyncQ, which subclasses it; this class has the low-level constructor:
 Queue(name, create, size, max_members=256, mode=0o600). create=True makes a new queue
 (FileExistsError if the name is taken), create=False attaches (FileNotFoundError if
 there is none, ValueError if the segment is not a compatible queue).
-)doc")
-      .def(py::init([](const std::string &name, bool create, std::uint64_t size,
+)doc");
+  queue_type = reinterpret_cast<PyTypeObject *>(type.ptr());
+  type.def(py::init([](const std::string &name, bool create, std::uint64_t size,
                        std::uint32_t max_members, unsigned mode) {
              if (!create) {
                return new QueueObject(Queue::attach(name));
@@ -397,55 +548,39 @@ there is none, ValueError if the segment is not a compatible queue).
            }),
            py::arg("name"), py::arg("create"), py::arg("size"), py::arg("max_members") = 256,
            py::arg("mode") = 0600)
-      .def("_open", &QueueObject::open, py::arg("sender"),
+      .def("_open", &Checked<&QueueObject::open>::call, py::arg("sender"),
            "Registers this process (sender None: its pid). Raises ValueError if already open "
            "here or closed, RuntimeError if the member limit is reached.")
-      .def("close", &QueueObject::close,
+      .def("close", &Checked<&QueueObject::close>::call,
            "Unregisters this process if it opened the queue here (what it had not read is "
-           "freed) and unlinks the name if no member remains. Idempotent; never blocks for "
-           "long.")
-      .def("append", &QueueObject::append, py::arg("msgtype") = "", py::arg("msg") = "",
-           py::arg("block") = false, py::arg("timer") = 0.5,
-           "append(msgtype='', msg='', block=False, timer=0.5)\n\n"
-           "Appends a message at the tail. str is written as UTF-8, bytes as they are, "
-           "anything else as str(obj). When the queue is too full: raises MemoryError "
-           "(pysyncq.QueueFull, with the sizes) unless block is true; then waits for space, "
-           "for ever if timer is None, else at most timer seconds, and raises MemoryError "
-           "when that expires. A message larger than the queue raises at once. Releases the "
-           "GIL while waiting; Ctrl-C interrupts the wait.")
-      .def("pop", &QueueObject::pop, py::arg("block") = false, py::arg("timer") = 0.5,
-           py::arg("decode") = true,
-           "pop(block=False, timer=0.5, decode=True)\n\n"
-           "Returns the next unread message that is not screened, as (sender, type, body): "
-           "str, or bytes with decode=False. Returns None when there is none; with block "
-           "true it first waits, for ever if timer is None, else at most timer seconds. "
-           "Screened messages are skipped and count as read. Releases the GIL while "
-           "waiting; Ctrl-C interrupts the wait.")
-      .def("_screen_add", &QueueObject::screen_add)
-      .def("_screen_discard", &QueueObject::screen_discard)
-      .def("_screen_contains", &QueueObject::screen_contains)
-      .def("_screen_size", &QueueObject::screen_size)
-      .def("_screen_items", &QueueObject::screen_items)
-      .def("_screen_clear", &QueueObject::screen_clear)
-      .def("_stats", &QueueObject::stats)
-      .def("reap", &QueueObject::reap,
+           "freed) and unlinks the name if no member remains. Idempotent.")
+      .def("_screen_add", &Checked<&QueueObject::screen_add>::call)
+      .def("_screen_discard", &Checked<&QueueObject::screen_discard>::call)
+      .def("_screen_contains", &Checked<&QueueObject::screen_contains>::call)
+      .def("_screen_size", &Checked<&QueueObject::screen_size>::call)
+      .def("_screen_items", &Checked<&QueueObject::screen_items>::call)
+      .def("_screen_clear", &Checked<&QueueObject::screen_clear>::call)
+      .def("_stats", &Checked<&QueueObject::stats>::call)
+      .def("reap", &Checked<&QueueObject::reap>::call,
            "Unregisters members whose process has died and frees what they held back; "
            "returns how many. The core also does this on open and during blocked appends.")
-      .def("_set_wait_policy", &QueueObject::set_wait_policy, py::arg("spin_seconds"))
-      .def_property_readonly("sender", &QueueObject::sender,
+      .def("_set_wait_policy", &Checked<&QueueObject::set_wait_policy>::call,
+           py::arg("spin_seconds"))
+      .def_property_readonly("sender", &Checked<&QueueObject::sender>::call,
                              "This process's sender name, or None when it has not opened "
                              "the queue (or closed it).")
-      .def_property_readonly("is_open", &QueueObject::is_open,
+      .def_property_readonly("is_open", &Checked<&QueueObject::is_open>::call,
                              "True when this process has opened the queue through this "
                              "instance and not closed it (False in a forked child until it "
                              "opens).")
-      .def_property_readonly("closed", &QueueObject::closed,
+      .def_property_readonly("closed", &Checked<&QueueObject::closed>::call,
                              "True after close() in this process.")
-      .def_property_readonly("_shm_name", &QueueObject::name)
-      .def_property_readonly("_capacity_bytes", &QueueObject::capacity_bytes)
-      .def_property_readonly("_max_members", &QueueObject::max_members)
+      .def_property_readonly("_shm_name", &Checked<&QueueObject::name>::call)
+      .def_property_readonly("_capacity_bytes", &Checked<&QueueObject::capacity_bytes>::call)
+      .def_property_readonly("_max_members", &Checked<&QueueObject::max_members>::call)
       .def_static("_footprint", &Queue::footprint, py::arg("sender_bytes"),
                   py::arg("type_bytes"), py::arg("body_bytes"));
+  add_fast_methods(type);
 
   module.def("list_queues", &list_queues,
              "Names of every pysyncq queue in /dev/shm (other segments are skipped).");

@@ -34,11 +34,11 @@ public:
   void set_wait_policy(double spin_seconds);
 
   pybind11::object sender() const;
-  bool is_open() const noexcept { return !closed_ && queue_.is_open(); }
-  bool closed() const noexcept { return closed_; }
-  const std::string &name() const noexcept { return queue_.name(); }
-  std::uint64_t capacity_bytes() const noexcept { return queue_.capacity_bytes(); }
-  std::uint32_t max_members() const noexcept { return queue_.max_members(); }
+  bool is_open() const { return !closed_ && queue_.is_open(); }
+  bool closed() const { return closed_; }
+  const std::string &name() const { return queue_.name(); }
+  std::uint64_t capacity_bytes() const { return queue_.capacity_bytes(); }
+  std::uint32_t max_members() const { return queue_.max_members(); }
 
 private:
   Queue &usable(); // throws ValueError after close()

@@ -39,13 +39,56 @@ def test_method_defaults_are_the_guides():
     assert call["block"].default is False
     assert call["timer"].default == 0.5
     assert call["decode"].default is True
-    # append and pop are C++ methods; their signatures are in their first doc line.
-    assert pysyncq.PySyncQ.append.__doc__.startswith(
-        "append(self: pysyncq._pysyncq.Queue, msgtype: handle = '', msg: handle = '', "
-        "block: handle = False, timer: handle = 0.5)")
-    assert pysyncq.PySyncQ.pop.__doc__.startswith(
-        "pop(self: pysyncq._pysyncq.Queue, block: handle = False, timer: handle = 0.5, "
-        "decode: handle = True)")
+    append = inspect.signature(pysyncq.PySyncQ.append).parameters
+    assert [(p.name, p.default) for p in list(append.values())[1:]] == [
+        ("msgtype", ""), ("msg", ""), ("block", False), ("timer", 0.5)]
+    pop = inspect.signature(pysyncq.PySyncQ.pop).parameters
+    assert [(p.name, p.default) for p in list(pop.values())[1:]] == [
+        ("block", False), ("timer", 0.5), ("decode", True)]
+
+
+def test_defaults_behave_as_the_guide_says(queue_name):
+    with make(queue_name, size=256) as queue:
+        queue.open("me", filtself=False)
+        queue.append()  # msgtype='' and msg=''
+        assert queue.pop() == ("me", "", "")  # block=False: no wait; decode=True: str
+        with pytest.raises(MemoryError):  # block=False: a full queue raises at once
+            for _ in range(100):
+                queue.append("t", "x" * 50)
+        for _ in queue:
+            pass
+        other = pysyncq.PySyncQ(queue_name, create=False)
+        other.open("other")  # holds every new message: a blocked append must time out
+        while True:
+            try:
+                queue.append("t", "x" * 50)
+            except MemoryError:
+                break
+        import time
+        began = time.monotonic()
+        with pytest.raises(MemoryError):
+            queue.append("t", "x" * 50, block=True)  # timer=0.5 by default
+        waited = time.monotonic() - began
+        began = time.monotonic()
+        for _ in queue:
+            pass
+        assert queue.pop(block=True) is None  # waits timer=0.5 by default, then None
+        other.close()
+        # Generous bounds: only that the default timer is neither 0 nor endless.
+        assert 0.3 < waited < 30 and 0.3 < time.monotonic() - began < 30
+
+
+def test_positional_and_keyword_arguments_of_append_and_pop(q):
+    q.append("t", "b", False, 0.5)
+    q.append(msg="m", msgtype="k")
+    assert q.pop(False, 0.5, False) == (b"self", b"t", b"b")
+    assert q.pop(decode=True, timer=1, block=True) == ("self", "k", "m")
+    with pytest.raises(TypeError):
+        q.pop(True, 1, True, 4)
+    with pytest.raises(TypeError):
+        q.pop(blok=True)
+    with pytest.raises(TypeError):
+        q.append("t", msgtype="again")
 
 
 def test_default_size_is_the_page_size(queue_name):
@@ -241,6 +284,8 @@ def test_full_queue_raises_memory_error_with_sizes(q):
 
 
 def test_message_larger_than_queue_raises_at_once_even_when_blocking_forever(q):
+    with pytest.raises(MemoryError, match="can never fit"):
+        q.append("big", "x" * (q.size + 1))
     with pytest.raises(MemoryError, match="can never fit"):
         q.append("big", "x" * (q.size + 1), block=True, timer=None)
 

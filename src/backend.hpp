@@ -63,4 +63,10 @@ protected:
 std::unique_ptr<Queue::Impl> create_shm_queue(std::string_view name, const CreateOptions &options);
 std::unique_ptr<Queue::Impl> attach_shm_queue(std::string_view name);
 
+#ifdef PYSYNCQ_HAVE_NATS
+/// NATS JetStream backend (src/nats/), for names "nats://host[:port]/NAME".
+std::unique_ptr<Queue::Impl> create_nats_queue(std::string_view url, const CreateOptions &options);
+std::unique_ptr<Queue::Impl> attach_nats_queue(std::string_view url);
+#endif
+
 } // namespace pysyncq

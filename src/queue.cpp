@@ -7,9 +7,9 @@
 namespace pysyncq {
 
 namespace {
-bool is_nats_url(std::string_view name) noexcept { return name.substr(0, 7) == "nats://"; }
+[[maybe_unused]] bool is_nats_url(std::string_view name) noexcept { return name.substr(0, 7) == "nats://"; }
 
-[[noreturn]] void no_nats(std::string_view name) {
+[[noreturn, maybe_unused]] void no_nats(std::string_view name) {
   throw InvalidArgument("queue '" + std::string(name) +
                         "' names a NATS server, but this build of pysyncq has no NATS "
                         "support (libnats-dev was not found when it was built)");
@@ -25,13 +25,21 @@ Queue::~Queue() = default;
 
 Queue Queue::create(std::string_view name, const CreateOptions &options) {
   if (is_nats_url(name)) {
+#ifdef PYSYNCQ_HAVE_NATS
+    return Queue(create_nats_queue(name, options));
+#else
     no_nats(name);
+#endif
   }
   return Queue(create_shm_queue(name, options));
 }
 Queue Queue::attach(std::string_view name) {
   if (is_nats_url(name)) {
+#ifdef PYSYNCQ_HAVE_NATS
+    return Queue(attach_nats_queue(name));
+#else
     no_nats(name);
+#endif
   }
   return Queue(attach_shm_queue(name));
 }

@@ -41,6 +41,15 @@ struct CreateOptions {
   std::uint32_t max_members = 256;
   /// Permission bits of /dev/shm/NAME (the umask still applies).
   unsigned mode = 0600;
+
+  // NATS backend only (names "nats://host[:port]/NAME"); ignored for shared memory.
+  /// Copies of the stream in a cluster: 1 or 3.
+  int replicas = 1;
+  /// Keep messages on disk (survives a server restart) instead of in memory.
+  bool file_storage = false;
+  /// How long a member's connection may be gone before it is dropped and what it had
+  /// not read is freed (the network's stand-in for noticing a dead pid).
+  std::chrono::milliseconds liveness{std::chrono::seconds(5)};
 };
 
 /// A message owned by the caller.

@@ -108,18 +108,24 @@ std::uint32_t MemberTable::reap_dead(const IsAlive &is_alive,
 void MemberTable::recount_sleepers() const noexcept {
   std::uint32_t message_sleepers = 0;
   std::uint32_t space_sleepers = 0;
+  std::uint32_t members = 0;
   const std::uint32_t end = scan_end();
   for (std::uint32_t index = 0; index < end; ++index) {
     const MemberSlot &member = slots_[index];
     if (member.state.load(std::memory_order_relaxed) != kSlotActive) {
       continue;
     }
+    ++members;
     const std::uint32_t waiting = member.waiting.load(std::memory_order_relaxed);
     message_sleepers += message_sleepers_of(waiting);
     space_sleepers += space_sleepers_of(waiting);
   }
   header_->message_sleepers.store(message_sleepers, std::memory_order_relaxed);
   header_->space_sleepers.store(space_sleepers, std::memory_order_relaxed);
+  // join() and leave() change the slot state and the member count in two steps; a holder
+  // killed between them leaves the count off by one, and the last close would then never
+  // remove the name (or remove it under a live member).
+  header_->member_count.store(members, std::memory_order_relaxed);
 }
 
 std::vector<std::uint32_t> MemberTable::members_at(std::uint64_t position) const {

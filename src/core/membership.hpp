@@ -47,8 +47,9 @@ public:
   std::uint32_t reap_dead(const IsAlive &is_alive,
                           std::optional<std::uint64_t> only_at_cursor = std::nullopt) const;
 
-  /// Under the lock: recounts the sleeper counters from the active slots' waiting bits.
-  /// Used after a lock holder died, when a count may be off by its half-done update.
+  /// Under the lock: recounts the sleeper counters from the active slots' waiting bits,
+  /// and the member count from the active slots. Used after a lock holder died, when a
+  /// count may be off by its half-done update (of join, leave or a sleep).
   void recount_sleepers() const noexcept;
 
   /// Active slots whose cursor equals `position` (the members holding back the oldest

@@ -475,9 +475,12 @@ private:
       // its bit, and a stale zero is covered by the holder's own later check.
       const bool shared = (holder.flags.load(std::memory_order_relaxed) &
                            core::kSlotSharedByThreads) != 0;
+      // A sleeper that died in its sleep keeps its count until it is reaped: it is not
+      // blocked, it is gone, and reaping it (at the next look) frees the space.
       const bool blocked =
           !shared && (index == me.index ||
-                      core::space_sleepers_of(holder.waiting.load(std::memory_order_relaxed)) != 0);
+                      (core::space_sleepers_of(holder.waiting.load(std::memory_order_relaxed)) != 0 &&
+                       alive(holder.pid, holder.start_time)));
       if (!blocked) {
         return;
       }

@@ -1,0 +1,228 @@
+// Reclaiming what the dead leave: a member whose pid was reused, processes that never
+// close, a process killed half-way through leaving, a dead member that was asleep.
+// Some states are written straight into the segment through the layout (src/core), the
+// way a process that died at that instant would have left them.
+#include "crash_helpers.hpp"
+
+#include "core/layout.hpp"
+#include "platform/clock.hpp"
+#include "platform/liveness.hpp"
+#include "platform/robust_mutex.hpp"
+#include "segment.hpp"
+
+#include <csignal>
+
+namespace pysyncq::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::uint64_t kCapacity = 4096;
+
+// Fills the ring with our own messages and reads them back: afterwards only the other
+// members hold the bytes.
+std::uint64_t fill_and_read_own(Queue &queue, std::uint32_t stream) {
+  std::uint64_t seq = 0;
+  while (queue.try_append("data", make_checked_body(stream, seq, 900))) {
+    ++seq;
+  }
+  EXPECT_EQ(drain_checked(queue).size(), seq);
+  return seq;
+}
+
+TEST(Reclaim, ADeadMemberWhosePidNowBelongsToAnotherLiveProcessIsReaped) {
+  NameGuard guard(unique_name("pid-reuse"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  queue.open("owner");
+
+  // A live process that never opened the queue: its pid stands for a reused pid.
+  Pipe started;
+  Pipe quit;
+  Child bystander([&] {
+    started.send_text(std::to_string(platform::current_process().start_time));
+    return quit.expect('q', 60s) ? 0 : 3;
+  });
+  std::string start_text;
+  ASSERT_TRUE(started.receive_line(start_text, 20s));
+  const std::uint64_t start_time = std::stoull(start_text);
+
+  // The slot a member with the same pid but an earlier start left when it died.
+  {
+    Segment segment = Segment::attach(guard.name());
+    platform::RobustLock lock(segment.header->lock_storage);
+    const std::uint64_t tail = segment.header->tail.load();
+    ASSERT_TRUE(segment.members.join(bystander.pid(), start_time - 1, "ghost", tail));
+  }
+  Stats stats = queue.stats();
+  ASSERT_EQ(stats.members, 2U);
+  EXPECT_EQ(stats.dead_members, 1U) << "pid " << bystander.pid() << " taken for the member";
+
+  // The ghost holds back everything we write; a blocked append must reap it.
+  fill_and_read_own(queue, 1);
+  EXPECT_NO_THROW(queue.append("data", make_checked_body(2, 0, 900), Deadline::after(20s)));
+  stats = queue.stats();
+  EXPECT_EQ(stats.members, 1U);
+  EXPECT_GE(stats.reaped_total, 1U);
+  expect_whole_capacity_usable(queue);
+
+  quit.send('q');
+  EXPECT_EQ(bystander.wait(), 0) << "the process that owns the pid now was harmed";
+  queue.close();
+  EXPECT_FALSE(guard.exists());
+}
+
+TEST(Reclaim, AProcessThatExitsWithoutClosingIsReclaimedWhenTheLastLiveProcessCloses) {
+  NameGuard guard(unique_name("no-close"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  queue.open("owner");
+  Child forgetful([&] {
+    // Leaked on purpose: no destructor, no close, as a process that calls _exit().
+    auto *q = new Queue(Queue::attach(guard.name())); // NOLINT: deliberately leaked
+    q->open("forgetful");
+    q->append("data", make_checked_body(1, 0, 100));
+    return 0;
+  });
+  ASSERT_EQ(forgetful.wait(), 0);
+  ASSERT_EQ(drain_checked(queue).size(), 1U);
+  Stats stats = queue.stats();
+  EXPECT_EQ(stats.members, 2U);
+  EXPECT_EQ(stats.dead_members, 1U);
+  fill_and_read_own(queue, 2); // the forgetful member holds all of it back
+  queue.close();
+  EXPECT_FALSE(guard.exists()) << "the last live process's close left the segment behind";
+}
+
+TEST(Reclaim, AQueueWhoseMembersAllDiedIsRemovedByTheNextProcessThatAttachesAndCloses) {
+  NameGuard guard(unique_name("all-dead"));
+  Queue::create(guard.name(), {.capacity_bytes = kCapacity}).close();
+  ASSERT_FALSE(guard.exists()); // nobody ever opened it: the creator's close removes it
+  auto creator = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  for (int i = 0; i < 3; ++i) {
+    Child member([&] {
+      auto q = Queue::attach(guard.name());
+      q.open("member");
+      q.append("data", make_checked_body(1, static_cast<std::uint64_t>(i), 10));
+      ::kill(::getpid(), SIGKILL);
+      return 10;
+    });
+    ASSERT_EQ(member.wait(), -SIGKILL);
+  }
+  EXPECT_TRUE(guard.exists());
+  auto late = Queue::attach(guard.name());
+  EXPECT_EQ(late.stats().dead_members, 1U); // each open reaped the one before
+  late.close();
+  EXPECT_FALSE(guard.exists()) << "dead members kept the segment alive";
+  creator.close();
+}
+
+TEST(Reclaim, AProcessKilledHalfWayThroughLeavingDoesNotKeepTheQueueAliveForEver) {
+  NameGuard guard(unique_name("half-leave"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  Child leaver([&] {
+    auto q = Queue::attach(guard.name());
+    q.open("leaver");
+    // What close() does, cut short by a SIGKILL: the slot is free but the member count
+    // still counts it, and the lock is held.
+    Segment segment = Segment::attach(guard.name());
+    platform::RobustLock lock(segment.header->lock_storage);
+    const std::uint32_t end = segment.members.scan_end();
+    for (std::uint32_t index = 0; index < end; ++index) {
+      segment.members.slot(index).state.store(core::kSlotFree);
+    }
+    ::kill(::getpid(), SIGKILL);
+    return 10;
+  });
+  ASSERT_EQ(leaver.wait(), -SIGKILL);
+  queue.close(); // the last live process: it must see that nobody is registered
+  EXPECT_FALSE(guard.exists()) << "a member count left off by the dead leaver leaked the queue";
+}
+
+TEST(Reclaim, AProcessKilledHalfWayThroughJoiningDoesNotLetAnotherCloseRemoveTheQueue) {
+  NameGuard guard(unique_name("half-join"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  queue.open("owner");
+  Child joiner([&] {
+    // What open() does, cut short by a SIGKILL: the slot is published but the member
+    // count does not count it yet, and the lock is held.
+    Segment segment = Segment::attach(guard.name());
+    platform::RobustLock lock(segment.header->lock_storage);
+    const auto index = segment.members.join(::getpid(), 0, "joiner", 0);
+    segment.header->member_count.fetch_sub(1);
+    (void)index;
+    ::kill(::getpid(), SIGKILL);
+    return 10;
+  });
+  ASSERT_EQ(joiner.wait(), -SIGKILL);
+  {
+    auto bystander = Queue::attach(guard.name());
+    bystander.close(); // not open; reaps the dead joiner; must not think nobody is left
+  }
+  EXPECT_TRUE(guard.exists()) << "the queue was removed while 'owner' is still open";
+  EXPECT_EQ(queue.stats().members, 1U);
+  queue.close();
+  EXPECT_FALSE(guard.exists());
+}
+
+TEST(Reclaim, AMemberKilledWhileAsleepForSpaceIsNotTakenForADeadlockedHolder) {
+  NameGuard guard(unique_name("dead-sleeper"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  queue.open("owner");
+
+  Pipe reader_registered;
+  Pipe reader_go;
+  Child reader([&] { // a live holder that is not blocked: the sleeper's wait is legal
+    auto q = Queue::attach(guard.name());
+    q.open("reader");
+    reader_registered.send('r');
+    if (!reader_go.expect('g', 60s)) {
+      return 3;
+    }
+    while (q.pop()) {
+    }
+    reader_registered.send('d');
+    return reader_go.expect('q', 60s) ? 0 : 4;
+  });
+  ASSERT_TRUE(reader_registered.expect('r'));
+
+  Pipe sleeper_registered;
+  Pipe sleeper_go;
+  Child sleeper([&] {
+    auto q = Queue::attach(guard.name());
+    q.open("sleeper");
+    q.set_wait_policy(WaitPolicy::sleep());
+    sleeper_registered.send('r');
+    if (!sleeper_go.expect('g', 60s)) {
+      return 3;
+    }
+    // Blocked behind the reader (alive, not blocked) and itself: a wait, not a deadlock.
+    q.append("data", make_checked_body(5, 0, 900), Deadline::after(60s));
+    return 10;
+  });
+  ASSERT_TRUE(sleeper_registered.expect('r'));
+  fill_and_read_own(queue, 1);
+  sleeper_go.send('g');
+  ASSERT_TRUE(wait_until_member_waits(queue, sleeper.pid(), MemberStats::Waiting::kForSpace));
+  ASSERT_EQ(sleeper.kill_and_wait(), -SIGKILL); // killed in its sleep, not holding the lock
+
+  reader_go.send('g');
+  ASSERT_TRUE(reader_registered.expect('d')); // the only holder left is the dead sleeper
+
+  // As if a liveness scan had just run: the next look is up to 100 ms away.
+  {
+    Segment segment = Segment::attach(guard.name());
+    segment.header->last_reap_check_ns.store(platform::monotonic_ns());
+  }
+  try {
+    queue.append("data", make_checked_body(2, 0, 900), Deadline::after(20s));
+  } catch (const Deadlock &error) {
+    ADD_FAILURE() << "a dead holder was counted as blocked: " << error.what();
+  }
+  reader_go.send('q');
+  EXPECT_EQ(reader.wait(), 0);
+  EXPECT_EQ(queue.stats().members, 1U);
+  queue.close();
+  EXPECT_FALSE(guard.exists());
+}
+
+} // namespace
+} // namespace pysyncq::testing

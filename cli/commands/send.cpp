@@ -60,6 +60,14 @@ int run_send(const SendOptions &options, bool timeout_given) {
   install_stop_handlers();
   const std::string body = options.body == "-" ? read_all_stdin() : options.body;
   pysyncq::Queue queue = attach_queue(options.name);
+  // Checked here as well as by append, which only says so when it would wait.
+  const std::uint64_t needed =
+      pysyncq::Queue::footprint(options.as.size(), options.type.size(), body.size());
+  if (needed > queue.capacity_bytes()) {
+    throw Failure("message of " + std::to_string(needed) + " bytes can never fit queue '" +
+                  options.name + "': its capacity is " + std::to_string(queue.capacity_bytes()) +
+                  " bytes");
+  }
   if (live_member_pids(queue.stats()).empty()) {
     throw Failure("queue '" + options.name +
                   "' has no live member to read the message; nothing sent (a send into a "

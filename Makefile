@@ -12,7 +12,8 @@ CMAKE_GEN := -G "Unix Makefiles"
 DEB_PACKAGES := cmake g++ clang clang-tidy cppcheck libgtest-dev libgmock-dev libbenchmark-dev \
   pybind11-dev python3-pybind11 python3-dev python3-pytest python3-venv python3-pip \
   python3-setuptools python3-wheel libcli11-dev python3-zmq python3-matplotlib \
-  libzmq3-dev cppzmq-dev libboost-dev nats-server libnats-dev libclang-rt-14-dev strace
+  libzmq3-dev cppzmq-dev libboost-dev nats-server libnats-dev libclang-rt-14-dev strace \
+  iceoryx libiceoryx-posh-dev linux-perf
 
 .PHONY: all deps configure build test test-cpp test-python test-sanitizers demo bench torture \
   format lint clean

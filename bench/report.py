@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-PY_ORDER = ["pysyncq", "pysyncq-sleep", "pysyncq-spin", "original", "mp.Queue", "mp.Pipe",
+PY_ORDER = ["pysyncq", "pysyncq-sleep", "pysyncq-hubspin", "pysyncq-spin", "original", "mp.Queue", "mp.Pipe",
             "pyzmq"]
 PY_PEERS = ["mp.Queue", "mp.Pipe", "pyzmq"]
 CPP_ORDER = ["pysyncq", "pysyncq-sleep", "pysyncq-spin", "busy-spin", "futex", "pipe",

@@ -39,11 +39,12 @@ class PySyncQPeer:
     keeps the default). The original has no such option.
     """
 
-    def __init__(self, label, wait=None):
+    def __init__(self, label, wait=None, hub_wait=None):
         from pysyncq import pysyncq as pq  # the same import line works for both
         self.pq = pq
         self.label = label
         self.wait = wait
+        self.hub_wait = hub_wait  # the parent's own policy, when it differs
         self.q = None
         self.name = None
 
@@ -59,6 +60,8 @@ class PySyncQPeer:
     def hub(self):
         q = self.q
         q.open("parent")
+        if self.hub_wait is not None:
+            q.set_wait_policy(self.hub_wait)
         for i in range(1, self.nchildren):
             q.scrnsend.add(f"child-{i}")  # only child 0's echo is popped; the rest screened
         return _PySyncQHub(q)
@@ -498,6 +501,10 @@ def make_peer(contender):
     """The peer named `contender` (as workloads.py and run_python.py name them)."""
     if contender == "pysyncq":
         return PySyncQPeer("pysyncq")
+    if contender == "pysyncq-hubspin":
+        # What a wait policy that lets only as many waiters spin as there are spare CPUs
+        # would do in echo: the parent spins (the default 50 µs), the children sleep.
+        return PySyncQPeer("pysyncq", wait="sleep", hub_wait=50e-6)
     if contender.startswith("pysyncq-"):  # pysyncq-sleep, pysyncq-spin
         return PySyncQPeer("pysyncq", wait=contender.split("-", 1)[1])
     if contender == "original":

@@ -20,11 +20,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
 
 WORKLOADS = {
-    "echo": ["pysyncq", "pysyncq-sleep", "original", "mp.Queue", "mp.Pipe", "pyzmq"],
+    "echo": ["pysyncq", "pysyncq-sleep", "pysyncq-hubspin", "original", "mp.Queue", "mp.Pipe",
+             "pyzmq"],
     "pingpong": ["pysyncq", "pysyncq-sleep", "pysyncq-spin", "original", "mp.Queue",
                  "mp.Pipe", "pyzmq"],
     "fanout": ["pysyncq", "pysyncq-sleep", "original", "mp.Queue", "mp.Pipe", "pyzmq"],
-    "scaling": ["pysyncq", "original", "mp.Queue", "mp.Pipe", "pyzmq"],
+    "scaling": ["pysyncq", "pysyncq-sleep", "original", "mp.Queue", "mp.Pipe", "pyzmq"],
 }
 QUICK_WORKLOADS = {
     "echo": ["pysyncq", "original", "mp.Queue", "mp.Pipe", "pyzmq"],

@@ -55,25 +55,33 @@ def progress(text):
 
 # --- echo, pingpong, scaling --------------------------------------------------------------
 
-def _echo_child(peer, index, barrier, pinned):
+def _echo_child(peer, index, barrier, pinned, done):
     if pinned:
         pin(1 + index)
     side = peer.child(index)
     barrier.wait()
     gc.disable()
     side.serve()
+    done[index] = time.perf_counter_ns()  # after the stop message: all echoes are sent
 
 
 def run_echo(peer, nprocs, size, budget, min_samples, max_samples, pinned):
-    """One-way µs samples of the echo workload with `nprocs` processes."""
+    """One-way µs samples of the echo workload with `nprocs` processes, and the
+    sustained one-way time: from the first send until every child has echoed every
+    message (children that lag behind the parent and child 0 catch up before that),
+    divided by the number of transfers, halved."""
     nchildren = nprocs - 1
-    # Room for 128 transfers of this message (every process's copy) so that children may
-    # lag; with too little room the original deadlocks at 64 KiB on 2 CPUs.
-    capacity = max(1 << 20, 128 * nprocs * (size + 256))
+    # Room for 128 transfers of this message (every process's copy), and at least 32 MiB,
+    # so that children may lag: the parent waits for child 0 only, and a child that the
+    # scheduler leaves aside on a busy 2-CPU machine falls behind. With too little room
+    # the child furthest behind blocks in a full append while only its own reading could
+    # free space (the original hangs there; ours raises Deadlock).
+    capacity = max(32 << 20, 256 * nprocs * (size + 256))
     peer.make(nchildren, capacity)
     barrier = CTX.Barrier(nprocs)
-    children = [CTX.Process(target=_echo_child, args=(peer, i, barrier, pinned), daemon=True)
-                for i in range(nchildren)]
+    done = CTX.RawArray("q", nchildren)
+    children = [CTX.Process(target=_echo_child, args=(peer, i, barrier, pinned, done),
+                            daemon=True) for i in range(nchildren)]
     for child in children:
         child.start()
     try:
@@ -89,6 +97,7 @@ def run_echo(peer, nprocs, size, budget, min_samples, max_samples, pinned):
             hub.drain()
         samples = []
         clock = time.perf_counter_ns
+        first = clock()
         deadline = time.perf_counter() + budget
         while len(samples) < max_samples and (len(samples) < min_samples
                                                 or time.perf_counter() < deadline):
@@ -101,23 +110,28 @@ def run_echo(peer, nprocs, size, budget, min_samples, max_samples, pinned):
         hub.stop()
         hub.close()
         for child in children:
-            child.join(30)
+            child.join(60)
+        if any(child.exitcode != 0 for child in children):
+            raise RuntimeError(f"echo: a child failed (exit codes "
+                               f"{[child.exitcode for child in children]})")
+        sustained = (max(done) - first) / len(samples) / 2000.0
     finally:
         for child in children:
             if child.is_alive():
                 child.terminate()
                 child.join(5)
         peer.cleanup()
-    return samples
+    return samples, sustained
 
 
-def echo_record(workload, contender, nprocs, size, samples, pinned):
+def echo_record(workload, contender, nprocs, size, result, pinned):
+    samples, sustained = result
     ordered = sorted(samples)
     return {"suite": "python", "workload": workload, "contender": contender,
             "nprocs": nprocs, "size": size, "median_us": statistics.median(ordered),
             "p99_us": percentile(ordered, 0.99), "min_us": ordered[0],
             "max_us": ordered[-1], "mean_us": statistics.fmean(ordered),
-            "samples": len(ordered), "pinned": pinned}
+            "samples": len(ordered), "sustained_us": sustained, "pinned": pinned}
 
 
 # --- fanout -------------------------------------------------------------------------------
@@ -193,20 +207,22 @@ def main():
         nprocs = args.nprocs if args.workload == "echo" else 2
         pinned = args.workload == "pingpong"
         for size in sizes:
-            samples = run_echo(peers.make_peer(contender), nprocs, size, budget, min_samples,
-                               20000, pinned)
-            record = echo_record(args.workload, contender, nprocs, size, samples, pinned)
+            result = run_echo(peers.make_peer(contender), nprocs, size, budget, min_samples,
+                              200000, pinned)
+            record = echo_record(args.workload, contender, nprocs, size, result, pinned)
             emit(record)
             progress(f"{args.workload:8s} {contender:14s} {size:6d} B  N={nprocs:<2d} "
-                     f"median {record['median_us']:9.1f} us  p99 {record['p99_us']:9.1f} us")
+                     f"median {record['median_us']:9.1f} us  p99 {record['p99_us']:9.1f} us"
+                     f"  sustained {record['sustained_us']:9.1f} us")
     elif args.workload == "scaling":
         for nprocs in ([2, 8] if args.quick else [2, 4, 8, 16]):
-            samples = run_echo(peers.make_peer(contender), nprocs, 16, budget, min_samples,
-                               20000, False)
-            record = echo_record("scaling", contender, nprocs, 16, samples, False)
+            result = run_echo(peers.make_peer(contender), nprocs, 16, budget, min_samples,
+                              200000, False)
+            record = echo_record("scaling", contender, nprocs, 16, result, False)
             emit(record)
             progress(f"scaling  {contender:14s}     16 B  N={nprocs:<2d} "
-                     f"median {record['median_us']:9.1f} us  p99 {record['p99_us']:9.1f} us")
+                     f"median {record['median_us']:9.1f} us  p99 {record['p99_us']:9.1f} us"
+                     f"  sustained {record['sustained_us']:9.1f} us")
     else:
         runs = 1 if args.quick else 3
         for size in (64, 4096):

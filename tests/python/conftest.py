@@ -36,6 +36,12 @@ def fresh_queue_name(tag: str = "") -> str:
     return f"pysyncq-test-{tag}{os.getpid()}-{secrets.token_hex(6)}"
 
 
+def pytest_configure(config):
+    """Registers the markers of this suite."""
+    config.addinivalue_line(
+        "markers", "packaging: installs the package into a temporary venv (tens of seconds)")
+
+
 @pytest.fixture
 def queue_name(request):
     """A fresh queue name; the segment is removed after the test if it is still there."""

@@ -123,6 +123,55 @@ class ScreenSet(MutableSet):
         """A plain set of the elements (bytes), detached from the queue."""
         return set(self)
 
+    def _replace(self, elements: Iterable[object]) -> None:
+        elements = [_as_bytes(element) for element in elements]  # before clearing: may be us
+        self.clear()
+        self.update(elements)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another set with the same elements (as bytes)."""
+        if isinstance(other, ScreenSet):
+            return set(self) == set(other)
+        if isinstance(other, (set, frozenset)):
+            return set(self) == {_as_bytes(element) for element in other}
+        return NotImplemented
+
+    __hash__ = None  # mutable, like set
+
+    # The rest of set's named methods; operands convert as elements do.
+
+    def union(self, *others: Iterable[object]) -> set:
+        """A plain set of the elements of this set and all others (as bytes)."""
+        return set(self).union(*(map(_as_bytes, other) for other in others))
+
+    def intersection(self, *others: Iterable[object]) -> set:
+        """A plain set of the elements common to this set and all others."""
+        return set(self).intersection(*(map(_as_bytes, other) for other in others))
+
+    def difference(self, *others: Iterable[object]) -> set:
+        """A plain set of the elements of this set that are in no other."""
+        return set(self).difference(*(map(_as_bytes, other) for other in others))
+
+    def symmetric_difference(self, other: Iterable[object]) -> set:
+        """A plain set of the elements in exactly one of this set and other."""
+        return set(self).symmetric_difference(map(_as_bytes, other))
+
+    def issubset(self, other: Iterable[object]) -> bool:
+        """True if every element is in other."""
+        return set(self).issubset(map(_as_bytes, other))
+
+    def issuperset(self, other: Iterable[object]) -> bool:
+        """True if every element of other is in this set."""
+        return set(self).issuperset(map(_as_bytes, other))
+
+    def intersection_update(self, *others: Iterable[object]) -> None:
+        """Keeps only the elements found in all others."""
+        self._replace(self.intersection(*others))
+
+    def symmetric_difference_update(self, other: Iterable[object]) -> None:
+        """Keeps the elements in exactly one of this set and other."""
+        self._replace(self.symmetric_difference(other))
+
     def __repr__(self) -> str:
         """Like a set's repr, with the bytes elements in order."""
         items = sorted(self)
@@ -182,7 +231,7 @@ class QueueStats:
 
 # Attributes kept in the instance __dict__ by PySyncQ itself (not pickled as extras).
 _OWN_ATTRIBUTES = frozenset(
-    {"_start", "_create", "_scrnsend", "_scrntype", "_auto_screened", "_wait"})
+    {"_start", "_create", "_auto_screened", "_wait"})
 
 
 class PySyncQ(_pysyncq.Queue):
@@ -233,8 +282,6 @@ class PySyncQ(_pysyncq.Queue):
     def _init_python_side(self, start: str, create: bool) -> None:
         self._start = start
         self._create = create
-        self._scrnsend = ScreenSet(self, _SENDERS)
-        self._scrntype = ScreenSet(self, _TYPES)
         self._auto_screened: Optional[bytes] = None  # what open(filtself=True) added
         self._wait: Union[float, str, None] = None
 
@@ -260,31 +307,26 @@ class PySyncQ(_pysyncq.Queue):
         """True if this instance was made with create=True (in this or a parent process)."""
         return self._create
 
+    # The screen sets are views made on access (the elements live in C++), so the
+    # instance holds no reference cycle and closes as soon as its last reference goes.
+
     @property
     def scrnsend(self) -> ScreenSet:
         """Senders whose messages pop() skips (a set; see ScreenSet)."""
-        return self._scrnsend
+        return ScreenSet(self, _SENDERS)
 
     @scrnsend.setter
     def scrnsend(self, elements: Iterable[object]) -> None:
-        if elements is self._scrnsend:
-            return
-        elements = list(elements)
-        self._scrnsend.clear()
-        self._scrnsend.update(elements)
+        ScreenSet(self, _SENDERS)._replace(elements)
 
     @property
     def scrntype(self) -> ScreenSet:
         """Message types that pop() skips (a set; see ScreenSet)."""
-        return self._scrntype
+        return ScreenSet(self, _TYPES)
 
     @scrntype.setter
     def scrntype(self, elements: Iterable[object]) -> None:
-        if elements is self._scrntype:
-            return
-        elements = list(elements)
-        self._scrntype.clear()
-        self._scrntype.update(elements)
+        ScreenSet(self, _TYPES)._replace(elements)
 
     # -- registration --
 
@@ -303,12 +345,12 @@ class PySyncQ(_pysyncq.Queue):
         # An instance inherited from a parent carries the parent's own sender in scrnsend
         # (its filtself); screening the parent was never this process's choice.
         if inherited is not None and inherited != me:
-            self._scrnsend.discard(inherited)
+            self.scrnsend.discard(inherited)
         self._auto_screened = None
         if filtself:
-            if me not in self._scrnsend:
+            if me not in self.scrnsend:
                 self._auto_screened = me
-            self._scrnsend.add(me)
+            self.scrnsend.add(me)
 
     def __enter__(self) -> "PySyncQ":
         """Returns the queue itself; leaving the with block closes it."""
@@ -369,8 +411,8 @@ class PySyncQ(_pysyncq.Queue):
             "name": self.name,
             "start": self._start,
             "create": self._create,
-            "scrnsend": list(self._scrnsend),
-            "scrntype": list(self._scrntype),
+            "scrnsend": list(self.scrnsend),
+            "scrntype": list(self.scrntype),
             "auto_screened": self._auto_screened,
             "wait": self._wait,
         }
@@ -384,8 +426,8 @@ def _reattach(cls: type, state: dict) -> PySyncQ:
     queue = cls.__new__(cls)
     _pysyncq.Queue.__init__(queue, state["name"], False, 0)
     queue._init_python_side(state["start"], state["create"])
-    queue._scrnsend.update(state["scrnsend"])
-    queue._scrntype.update(state["scrntype"])
+    queue.scrnsend.update(state["scrnsend"])
+    queue.scrntype.update(state["scrntype"])
     queue._auto_screened = state["auto_screened"]
     if state["wait"] is not None:
         queue.set_wait_policy(state["wait"])

@@ -517,3 +517,53 @@ def test_close_from_another_thread_ends_a_blocked_pop(queue_name):
         queue.close()
         t.join(timeout=30)
         assert not t.is_alive() and len(outcome) == 1
+
+
+def test_screen_sets_have_sets_named_methods(q):
+    import collections.abc
+
+    s = q.scrnsend
+    assert isinstance(s, collections.abc.MutableSet)
+    s.update(["a", "b"])
+    assert s.union(["c"]) == {b"a", b"b", b"c"}
+    assert s.intersection({"a", "z"}) == {b"a"}
+    assert s.difference(["a"]) == {b"b"}
+    assert s.symmetric_difference(["a", "z"]) == {b"b", b"z"}
+    assert s.issubset(["a", "b", "c"]) and s.issuperset([b"a"]) and s.isdisjoint(["q"])
+    assert s == {"a", "b"} and s == {b"a", b"b"} and s != {b"a"}
+    s.intersection_update(["a", "z"])
+    assert s == {b"a"}
+    s.symmetric_difference_update(["a", "y"])
+    assert s == {b"y"}
+    s |= {"k"}
+    s -= {b"y"}
+    assert s.copy() == {b"k"} and q.scrnsend == {b"k"}
+    q.scrnsend = q.scrnsend  # assigning a set to itself keeps it
+    assert q.scrnsend == {b"k"}
+
+
+def test_pickling_in_process_attaches_a_second_handle_by_name(q):
+    import pickle
+
+    q.scrntype.add("hidden")
+    q.note = "user attribute"
+    copy = pickle.loads(pickle.dumps(q))
+    try:
+        assert copy.name == q.name and copy.size == q.size and copy.start == q.start
+        assert copy.scrntype == {b"hidden"} and copy.note == "user attribute"
+        assert not copy.is_open and copy.sender is None
+        copy.open("copy")
+        q.append("t", "to copy")
+        assert copy.pop() == ("self", "t", "to copy")
+    finally:
+        copy.close()
+
+
+def test_dropping_the_last_reference_closes_the_registration(queue_name):
+    with make(queue_name) as observer:
+        other = pysyncq.PySyncQ(queue_name, create=False)
+        other.open("other")
+        other.scrnsend.add("x")  # the sets must not keep the instance alive
+        assert observer.stats().members == 1
+        del other
+        assert observer.stats().members == 0

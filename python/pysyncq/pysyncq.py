@@ -252,8 +252,10 @@ class PySyncQ(_pysyncq.Queue):
 
     Keyword-only extras, beyond the original: ``max_members`` (registration limit,
     default 256), ``mode`` (permission bits of /dev/shm/NAME, default 0o600) and
-    ``wait``, how blocked calls wait: seconds of spinning before sleeping (default
-    50e-6), 'sleep' (sleep at once: least CPU) or 'spin' (never sleep: least latency).
+    ``wait``, how blocked calls wait: 'sleep' (the default: sleep in the kernel at once,
+    best when processes outnumber free cores), seconds of spinning before sleeping (e.g.
+    50e-6, lower latency when every waiter has a core of its own) or 'spin' (never
+    sleep: lowest latency, one core burnt per waiter).
 
     Thread safety: one instance may be used from several threads; calls are serialised
     where they touch this process's read position. Blocking calls release the GIL.

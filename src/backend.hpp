@@ -47,11 +47,14 @@ protected:
     return (!screened_senders_.empty() && screened_senders_.count(sender) != 0) ||
            (!screened_types_.empty() && screened_types_.count(type) != 0);
   }
+  // Not in the notifier's helper thread: a binding's hook may take a lock (the GIL)
+  // that the thread waiting for the helper holds.
   void run_interrupt_hook() const {
-    if (interrupt_hook_) {
+    if (interrupt_hook_ && !in_notifier_thread()) {
       interrupt_hook_();
     }
   }
+  static bool in_notifier_thread() noexcept;
 
   ScreenSet screened_senders_;
   ScreenSet screened_types_;

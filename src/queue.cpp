@@ -2,6 +2,7 @@
 #include "pysyncq/queue.hpp"
 
 #include "backend.hpp"
+#include "notifier.hpp"
 #include "core/record.hpp"
 
 namespace pysyncq {
@@ -19,8 +20,30 @@ namespace {
 // --- Queue: the public face, forwarding to Impl ---
 
 Queue::Queue(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+
+Notifier &Queue::notifier() {
+  if (!notifier_) {
+    notifier_ = std::make_unique<Notifier>(*impl_);
+  }
+  return *notifier_;
+}
+int Queue::notify_fd() { return notifier().fd(); }
+void Queue::arm_for_message() { notifier().arm_for_message(); }
+void Queue::arm_for_space(std::uint64_t needed_bytes) { notifier().arm_for_space(needed_bytes); }
+void Queue::disarm() {
+  if (notifier_) {
+    notifier_->disarm();
+  }
+}
 Queue::Queue(Queue &&) noexcept = default;
-Queue &Queue::operator=(Queue &&) noexcept = default;
+Queue &Queue::operator=(Queue &&other) noexcept {
+  if (this != &other) {
+    notifier_.reset(); // its thread uses impl_: stop it before impl_ goes
+    impl_ = std::move(other.impl_);
+    notifier_ = std::move(other.notifier_);
+  }
+  return *this;
+}
 Queue::~Queue() = default;
 
 Queue Queue::create(std::string_view name, const CreateOptions &options) {

@@ -171,6 +171,17 @@ public:
   /// it may throw (Interrupted, say) to abort the wait. Bindings use it for signals.
   void set_interrupt_hook(std::function<void()> hook);
 
+  /// For event loops (asyncio, epoll): a file descriptor owned by this handle that becomes
+  /// readable after arm_for_message() once this member has an unread message (screened or
+  /// not, or the registration is gone), or after arm_for_space(n) once n bytes are free
+  /// (or the append can never succeed). Each arm clears it first; then pop or append
+  /// without waiting, and arm again if that found nothing. A helper thread per handle does
+  /// the waiting while armed; nothing runs while disarmed. Not for use across fork.
+  int notify_fd();
+  void arm_for_message();
+  void arm_for_space(std::uint64_t needed_bytes);
+  void disarm();
+
   /// Reaps members whose process is gone; returns how many. Any attached process may call.
   std::uint32_t reap();
   /// A snapshot of the geometry, usage and members. Takes the queue lock briefly.
@@ -186,7 +197,9 @@ public:
 
 private:
   explicit Queue(std::unique_ptr<Impl> impl) noexcept;
+  class Notifier &notifier();
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<class Notifier> notifier_; // destroyed first: its thread uses impl_
 };
 
 /// Names of every pysyncq queue in /dev/shm (segments with our magic; others skipped).

@@ -1,0 +1,110 @@
+#include "notifier.hpp"
+
+#include "platform/liveness.hpp"
+#include "platform/syscall.hpp"
+
+#include <cerrno>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace pysyncq {
+
+namespace {
+using namespace std::chrono_literals;
+// The helper's waits are cut into slices so that disarm() and the destructor are obeyed
+// within this time even while it sleeps in the kernel (about five wake-ups a second
+// while armed; none while disarmed).
+constexpr auto kSlice = 200ms;
+thread_local bool tls_in_notifier = false;
+} // namespace
+
+Notifier::Notifier(Queue::Impl &impl)
+    : impl_(impl), fork_generation_(platform::fork_generation()) {
+  fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd_ < 0) {
+    platform::throw_syscall_error("eventfd", "queue notifier", errno);
+  }
+  thread_ = std::make_unique<std::thread>([this] { run(); });
+}
+
+Notifier::~Notifier() {
+  if (fork_generation_ != platform::fork_generation()) {
+    // A forked child inherited this object but not the thread: nothing to join, and
+    // std::thread would terminate() if destroyed joinable. Abandon the handle.
+    (void)thread_.release(); // NOLINT(bugprone-unused-return-value): deliberate leak
+  } else {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+      ++request_;
+    }
+    changed_.notify_all();
+    thread_->join();
+  }
+  ::close(fd_);
+}
+
+bool Queue::Impl::in_notifier_thread() noexcept { return tls_in_notifier; }
+
+void Notifier::arm_for_message() { arm(Want::kMessage, 0); }
+void Notifier::arm_for_space(std::uint64_t needed_bytes) { arm(Want::kSpace, needed_bytes); }
+void Notifier::disarm() { arm(Want::kNothing, 0); }
+
+void Notifier::arm(Want want, std::uint64_t needed_bytes) {
+  drain();
+  {
+    std::lock_guard lock(mutex_);
+    want_ = want;
+    needed_bytes_ = needed_bytes;
+    ++request_;
+  }
+  changed_.notify_all();
+}
+
+void Notifier::signal() const noexcept {
+  const std::uint64_t one = 1;
+  // Cannot block (the counter is far from overflow) and cannot fail on a valid eventfd.
+  [[maybe_unused]] const ssize_t written = ::write(fd_, &one, sizeof one);
+}
+
+void Notifier::drain() const noexcept {
+  std::uint64_t count = 0;
+  [[maybe_unused]] const ssize_t got = ::read(fd_, &count, sizeof count); // EAGAIN: empty
+}
+
+void Notifier::run() {
+  tls_in_notifier = true;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return stop_ || want_ != Want::kNothing; });
+    if (stop_) {
+      return;
+    }
+    const Want want = want_;
+    const std::uint64_t needed_bytes = needed_bytes_;
+    const std::uint64_t request = request_;
+    lock.unlock();
+    bool ready = false;
+    bool current = true;
+    while (!ready && current) {
+      try {
+        ready = want == Want::kMessage
+                    ? impl_.wait_for_message(Deadline::after(kSlice))
+                    : impl_.wait_for_space(needed_bytes, Deadline::after(kSlice));
+      } catch (const std::exception &) {
+        // Closed, deadlocked, or can never fit: let the awaiting call find out itself.
+        ready = true;
+      }
+      lock.lock();
+      current = request_ == request && !stop_;
+      lock.unlock();
+    }
+    lock.lock();
+    if (ready && request_ == request) {
+      want_ = Want::kNothing;
+      signal();
+    }
+  }
+}
+
+} // namespace pysyncq

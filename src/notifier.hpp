@@ -1,0 +1,58 @@
+// A file descriptor that an event loop (asyncio, epoll) can watch for a queue: it becomes
+// readable when the member may have a message, or may have space for an append.
+//
+// One helper thread per handle (not per waiter) does the waiting: while armed it sleeps
+// in the queue's own futex wait, and when the wait ends it writes the eventfd. While
+// disarmed it sleeps on a condition variable, so an idle handle costs no CPU and the
+// append/pop hot path is unchanged. A killed writer cannot leave a watcher hung: the
+// wait it sleeps in has nothing to do with other processes' liveness, and the event
+// loop's own timers bound every await.
+#pragma once
+
+#include "backend.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace pysyncq {
+
+class Notifier {
+public:
+  explicit Notifier(Queue::Impl &impl);
+  Notifier(const Notifier &) = delete;
+  Notifier &operator=(const Notifier &) = delete;
+  ~Notifier();
+
+  int fd() const noexcept { return fd_; }
+  /// Clears the fd, then makes it readable once the member has an unread message
+  /// (screened or not) or has been closed.
+  void arm_for_message();
+  /// Clears the fd, then makes it readable once `needed_bytes` are free, or once the
+  /// wait can never succeed (the append that follows then raises the reason).
+  void arm_for_space(std::uint64_t needed_bytes);
+  /// Stops watching; the fd stays as it is.
+  void disarm();
+
+private:
+  enum class Want { kNothing, kMessage, kSpace };
+  void arm(Want want, std::uint64_t needed_bytes);
+  void run();
+  void signal() const noexcept;
+  void drain() const noexcept;
+
+  Queue::Impl &impl_;
+  int fd_ = -1;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  Want want_ = Want::kNothing;
+  std::uint64_t needed_bytes_ = 0;
+  std::uint64_t request_ = 0; // bumped by every arm/disarm: a stale wait result is dropped
+  bool stop_ = false;
+  std::unique_ptr<std::thread> thread_;
+  std::uint64_t fork_generation_;
+};
+
+} // namespace pysyncq

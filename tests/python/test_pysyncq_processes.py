@@ -147,7 +147,10 @@ GUIDE_SCRIPT = textwrap.dedent('''
             if m is None or m[1] == "stop":
                 break
             if m[1] == "sentence":
-                print(f"child{n} read from {m[0]}: {m[2]}", flush=True)
+                # One write per line: print() writes the newline separately, and two
+                # children share the pipe.
+                sys.stdout.write(f"child{n} read from {m[0]}: {m[2]}\\n")
+                sys.stdout.flush()
         q.close()
 
     if __name__ == "__main__":
@@ -155,11 +158,12 @@ GUIDE_SCRIPT = textwrap.dedent('''
         multiprocessing.set_start_method(method)
         q = pq.PySyncQ(name, start=None)
         assert q.start == method
+        # The parent opens first, so the children's 'ready' cannot come before it joins.
+        q.open("parent")
         P = [multiprocessing.Process(target=child_target_function, args=(q, i))
              for i in range(2)]
         for p in P:
             p.start()
-        q.open("parent")
         ready = set()
         while len(ready) < 2:
             m = q.pop(block=True, timer=30)

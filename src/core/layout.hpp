@@ -109,6 +109,11 @@ static_assert(offsetof(SegmentHeader, lock_storage) == 64, "lock on its own line
 static_assert(offsetof(SegmentHeader, tail) == 128, "writer line");
 static_assert(offsetof(SegmentHeader, message_futex) == 192, "futex words apart");
 static_assert(offsetof(SegmentHeader, space_futex) == 256, "futex words apart");
+static_assert(offsetof(SegmentHeader, capacity_bytes) == 16, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, state) == 56, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, unlinked) == 144, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, last_reap_check_ns) == 176, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, space_sleepers) == 260, "docs/design.md table");
 static_assert(sizeof(SegmentHeader) == 7 * kCacheLine, "header is 7 cache lines");
 
 // One registration. Line 0 is written by its owner on every pop; line 1 only when the
@@ -138,6 +143,9 @@ struct alignas(kCacheLine) MemberSlot {
 
 static_assert(offsetof(MemberSlot, cursor) == 0, "cursor line");
 static_assert(offsetof(MemberSlot, state) == kCacheLine, "identity on its own line");
+static_assert(offsetof(MemberSlot, start_time) == 80, "docs/design.md table");
+static_assert(offsetof(MemberSlot, flags) == 96, "docs/design.md table");
+static_assert(offsetof(MemberSlot, sender) == 100, "docs/design.md table");
 static_assert(sizeof(MemberSlot) == 2 * kCacheLine, "slot is two cache lines");
 
 // A message in the ring: this header, then sender, type and body bytes, then zero

@@ -234,6 +234,20 @@ PyObject *QueueObject::try_pop(bool decode) {
   };
   // Builds only str/bytes here: they are not tracked by the garbage collector, so making
   // them cannot run a collection (and arbitrary finalizers) while the handle is locked.
+  // A finalizer that released the GIL there could let another thread of ours block on
+  // the handle's mutex while holding the GIL: a deadlock. The one tracked object a
+  // decode can make is its UnicodeDecodeError, so decoding pops keep the collector off.
+  struct CollectorPause {
+    bool was_enabled;
+    explicit CollectorPause(bool pause) : was_enabled(pause && PyGC_Disable() != 0) {}
+    ~CollectorPause() {
+      if (was_enabled) {
+        PyGC_Enable();
+      }
+    }
+    CollectorPause(const CollectorPause &) = delete;
+    CollectorPause &operator=(const CollectorPause &) = delete;
+  } pause(decode);
   const bool popped = queue_.try_pop_visit([&](const MessageView &view) {
     const std::string_view parts[3] = {view.sender, view.type, view.body};
     for (int index = 0; index < 3; ++index) {

@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
-#include <cstring>
+#include <system_error>
 #include <unistd.h>
 
 namespace syncq {
@@ -293,7 +294,7 @@ void install(int signal, void (*handler)(int)) {
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0; // no SA_RESTART: blocking system calls must return EINTR
   if (::sigaction(signal, &action, nullptr) != 0) {
-    throw Failure(std::string("sigaction: ") + std::strerror(errno));
+    throw Failure(std::string("sigaction: ") + std::generic_category().message(errno));
   }
 }
 
@@ -326,7 +327,7 @@ void write_stdout(std::string_view bytes, bool interruptible) {
       if (errno == EPIPE) {
         throw BrokenPipe();
       }
-      throw Failure(std::string("cannot write to standard output: ") + std::strerror(errno));
+      throw Failure(std::string("cannot write to standard output: ") + std::generic_category().message(errno));
     }
     bytes.remove_prefix(static_cast<std::size_t>(written));
   }

@@ -27,9 +27,7 @@ int run_reporting_errors(const std::function<int()> &run) {
   }
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
+int run_main(int argc, char **argv) {
   // A closed pipe on stdout must come back as EPIPE, not kill us before a registered
   // member (tail, send) closes: a killed member would hold back space until reaped.
   std::signal(SIGPIPE, SIG_IGN);
@@ -64,4 +62,15 @@ int main(int argc, char **argv) {
     }
   }
   return kExitUsage; // unreachable: require_subcommand(1)
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception &error) { // building the parser itself failed
+    std::cerr << "syncq: " << error.what() << '\n';
+    return kExitFailure;
+  }
 }

@@ -8,7 +8,7 @@
 #include "../common.hpp"
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 #include <unistd.h>
 
 namespace syncq {
@@ -38,7 +38,7 @@ std::string read_all_stdin() {
         continue;
       }
       throw Failure(std::string("cannot read the body from standard input: ") +
-                    std::strerror(errno));
+                    std::generic_category().message(errno));
     }
     data.append(buffer, static_cast<std::size_t>(got));
   }

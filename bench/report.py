@@ -96,13 +96,18 @@ def latency_table(res, suite, workload, order, reference, **match):
     contenders = res.contenders(suite, workload, order)
     if not sizes or not contenders:
         return ""
-    header = ["median / p99 µs (one way)"] + [size_label(s) for s in sizes]
+    sustained = workload == "echo"
+    header = [("median / p99 / sustained µs (one way)" if sustained
+               else "median / p99 µs (one way)")] + [size_label(s) for s in sizes]
     rows = []
     for c in contenders:
         row = [c]
         for s in sizes:
             r = res.get(suite, workload, c, size=s, **match)
-            row.append(f"{fmt_us(r['median_us'])} / {fmt_us(r['p99_us'])}" if r else "-")
+            text = f"{fmt_us(r['median_us'])} / {fmt_us(r['p99_us'])}" if r else "-"
+            if r and sustained and "sustained_us" in r:
+                text += f" / {fmt_us(r['sustained_us'])}"
+            row.append(text)
         rows.append(row)
     ours = {s: res.get(suite, workload, reference, size=s, **match) for s in sizes}
     for c in contenders:
@@ -149,13 +154,15 @@ def scaling_table(res):
     contenders = res.contenders("python", "scaling", PY_ORDER)
     if not procs:
         return ""
-    header = ["echo 16 B, median µs"] + [f"N={n}" for n in procs]
+    header = ["echo 16 B: median / sustained µs (CPU µs per transfer)"] + \
+        [f"N={n}" for n in procs]
     rows = []
     for c in contenders:
         row = [c]
         for n in procs:
             r = res.get("python", "scaling", c, nprocs=n)
-            row.append(fmt_us(r["median_us"]) if r else "-")
+            row.append(f"{fmt_us(r['median_us'])} / {fmt_us(r.get('sustained_us'))} "
+                       f"({fmt_us(r.get('cpu_us_per_transfer'))})" if r else "-")
         rows.append(row)
     return table(header, rows)
 

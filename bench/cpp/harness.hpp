@@ -85,7 +85,7 @@ struct Options {
     const std::uint64_t full = size <= 256 ? 2'000'000 : 400'000;
     return quick ? full / 4 : full;
   }
-  double fanout_seconds() const { return quick ? 0.5 : 1.5; }
+  double fanout_seconds() const { return quick ? 0.4 : 0.8; }
   int fanout_runs() const {
     return fanout_runs_override > 0 ? fanout_runs_override : (quick ? 1 : 3);
   }

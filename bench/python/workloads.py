@@ -22,6 +22,7 @@ import gc
 import json
 import multiprocessing as mp
 import os
+import resource
 import statistics
 import sys
 import time
@@ -80,6 +81,7 @@ def run_echo(peer, nprocs, size, budget, min_samples, max_samples, pinned):
     peer.make(nchildren, capacity)
     barrier = CTX.Barrier(nprocs)
     done = CTX.RawArray("q", nchildren)
+    cpu_before = _cpu_seconds()
     children = [CTX.Process(target=_echo_child, args=(peer, i, barrier, pinned, done),
                             daemon=True) for i in range(nchildren)]
     for child in children:
@@ -115,23 +117,33 @@ def run_echo(peer, nprocs, size, budget, min_samples, max_samples, pinned):
             raise RuntimeError(f"echo: a child failed (exit codes "
                                f"{[child.exitcode for child in children]})")
         sustained = (max(done) - first) / len(samples) / 2000.0
+        # CPU time (user + system) of every process of the run, per transfer: with 2
+        # CPUs a round trip cannot take less than half of it (the floor of the note).
+        cpu_per_transfer_us = (_cpu_seconds() - cpu_before) / (len(samples) + 20) * 1e6
     finally:
         for child in children:
             if child.is_alive():
                 child.terminate()
                 child.join(5)
         peer.cleanup()
-    return samples, sustained
+    return samples, sustained, cpu_per_transfer_us
+
+
+def _cpu_seconds():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # joined ones
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def echo_record(workload, contender, nprocs, size, result, pinned):
-    samples, sustained = result
+    samples, sustained, cpu_per_transfer_us = result
     ordered = sorted(samples)
     return {"suite": "python", "workload": workload, "contender": contender,
             "nprocs": nprocs, "size": size, "median_us": statistics.median(ordered),
             "p99_us": percentile(ordered, 0.99), "min_us": ordered[0],
             "max_us": ordered[-1], "mean_us": statistics.fmean(ordered),
-            "samples": len(ordered), "sustained_us": sustained, "pinned": pinned}
+            "samples": len(ordered), "sustained_us": sustained,
+            "cpu_us_per_transfer": cpu_per_transfer_us, "pinned": pinned}
 
 
 # --- fanout -------------------------------------------------------------------------------
@@ -199,7 +211,7 @@ def main():
     parser.add_argument("--nprocs", type=int, default=8, help="echo: processes (default 8)")
     args = parser.parse_args()
     contender = args.contender
-    budget = 0.25 if args.quick else 1.0
+    budget = 0.25 if args.quick else 0.8
     min_samples = 30 if args.quick else 100
     sizes = [16, 4096] if args.quick else [2, 16, 256, 4096, 65536]
 
@@ -231,7 +243,7 @@ def main():
                 sent = 0
                 for _ in range(runs):
                     rate, sent = run_fanout(peers.make_peer(contender), readers, size,
-                                            budget, 2_000_000)
+                                            budget * 0.6, 2_000_000)
                     rates.append(rate)
                 median = statistics.median(rates)
                 emit({"suite": "python", "workload": "fanout", "contender": contender,

@@ -1,0 +1,507 @@
+#include "nats/client.hpp"
+
+#include "platform/liveness.hpp"
+#include "pysyncq/errors.hpp"
+
+#include <nats/nats.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+namespace pysyncq::nats {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kConnectTimeoutMs = 2000;
+constexpr int kReconnectWaitMs = 100; // a restarted server or a new leader is found fast
+constexpr std::int64_t kApiWaitMs = 5000;
+constexpr std::int64_t kPublishWaitMs = 2000; // per attempt; publish() retries within its window
+// How long a closed delivery subscription may take to return from its last callback.
+constexpr auto kCallbackDrainTimeout = 2s;
+
+std::string status_text(natsStatus status) {
+  std::string text = natsStatus_GetText(status);
+  const char *detail = nats_GetLastError(nullptr);
+  if (detail != nullptr && *detail != '\0') {
+    text += std::string(" (") + detail + ")";
+  }
+  return text;
+}
+
+// Failures that go away by themselves: no stream leader during an election, a server
+// restarting, a connection reconnecting.
+bool transient(natsStatus status, jsErrCode code) noexcept {
+  switch (status) {
+  case NATS_TIMEOUT:
+  case NATS_NO_RESPONDERS:
+  case NATS_CONNECTION_DISCONNECTED:
+  case NATS_NOT_YET_CONNECTED:
+    return true;
+  default:
+    break;
+  }
+  return code == JSClusterNotAvailErr || code == JSStreamOfflineErr ||
+         code == JSConsumerOfflineErr || code == JSClusterNotActiveErr;
+}
+
+// Every other failure of a NATS call, as the pysyncq error a caller can act on.
+[[noreturn]] void throw_nats_error(const std::string &what, natsStatus status, jsErrCode code) {
+  const std::string text = what + ": " + status_text(status) +
+                           (code != 0 ? ", JetStream error " + std::to_string(code) : "");
+  if (code == JSStreamNotFoundErr || code == JSConsumerNotFoundErr) {
+    throw SyscallError(text, ENOENT);
+  }
+  if (code == JSStreamNameExistErr) {
+    throw SyscallError(text, EEXIST);
+  }
+  if (code == JSNotEnabledErr || code == JSNotEnabledForAccountErr) {
+    throw SyscallError(text + " (is nats-server started with -js?)", EPROTONOSUPPORT);
+  }
+  switch (status) {
+  case NATS_NO_SERVER:
+  case NATS_CONNECTION_CLOSED:
+    throw SyscallError(text, ECONNREFUSED);
+  case NATS_TIMEOUT:
+  case NATS_NO_RESPONDERS:
+    throw SyscallError(text + " (no JetStream answer: is nats-server started with -js?)",
+                       ETIMEDOUT);
+  case NATS_CONNECTION_DISCONNECTED:
+  case NATS_NOT_YET_CONNECTED:
+    throw SyscallError(text, ENOTCONN);
+  default:
+    throw Error(text);
+  }
+}
+
+void check(natsStatus status, const std::string &what) {
+  if (status != NATS_OK) {
+    throw_nats_error(what, status, static_cast<jsErrCode>(0));
+  }
+}
+
+jsOptions api_options() {
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = kApiWaitMs;
+  return options;
+}
+
+std::int64_t nanoseconds(std::chrono::nanoseconds duration) { return duration.count(); }
+
+} // namespace
+
+// --- Client ---
+
+Client::Client(const Address &address) : generation_(platform::fork_generation()), url_(address.url) {
+  natsOptions *options = nullptr;
+  check(natsOptions_Create(&options), "nats options");
+  std::vector<const char *> servers;
+  for (const std::string &server : address.servers) {
+    servers.push_back(server.c_str());
+  }
+  natsStatus status = natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size()));
+  if (status == NATS_OK) {
+    status = natsOptions_SetNoRandomize(options, true);
+  }
+  if (status == NATS_OK) {
+    status = natsOptions_SetTimeout(options, kConnectTimeoutMs);
+  }
+  if (status == NATS_OK) {
+    status = natsOptions_SetMaxReconnect(options, -1); // a member outlives server restarts
+  }
+  if (status == NATS_OK) {
+    status = natsOptions_SetReconnectWait(options, kReconnectWaitMs);
+  }
+  if (status == NATS_OK) {
+    status = natsOptions_SetSendAsap(options, true); // latency: no batching of acks
+  }
+  if (status == NATS_OK) {
+    status = natsConnection_Connect(&connection_, options);
+  }
+  natsOptions_Destroy(options);
+  if (status != NATS_OK) {
+    throw_nats_error("cannot connect to the NATS server of '" + url_ + "'", status,
+                     static_cast<jsErrCode>(0));
+  }
+  jsOptions js_options = api_options();
+  status = natsConnection_JetStream(&jetstream_, connection_, &js_options);
+  if (status != NATS_OK) {
+    natsConnection_Destroy(connection_);
+    throw_nats_error("JetStream context for '" + url_ + "'", status, static_cast<jsErrCode>(0));
+  }
+}
+
+Client::~Client() {
+  if (!owned_here()) {
+    return; // the parent's objects: see the header
+  }
+  jsCtx_Destroy(jetstream_);
+  natsConnection_Destroy(connection_);
+}
+
+bool Client::owned_here() const noexcept { return generation_ == platform::fork_generation(); }
+
+std::int64_t Client::max_payload() const noexcept {
+  return natsConnection_GetMaxPayload(connection_);
+}
+
+void Client::create_stream(const StreamSpec &spec) {
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  const char *subjects[] = {spec.subject.c_str()};
+  config.Name = spec.name.c_str();
+  config.Description = spec.description.c_str();
+  config.Subjects = subjects;
+  config.SubjectsLen = 1;
+  config.Retention = js_InterestPolicy;        // kept until every member has acked it
+  config.Discard = js_DiscardNew;              // a full stream refuses the publish
+  config.MaxBytes = static_cast<std::int64_t>(spec.capacity_bytes);
+  config.MaxMsgSize = spec.capacity_bytes > static_cast<std::uint64_t>(INT32_MAX)
+                          ? -1
+                          : static_cast<std::int32_t>(spec.capacity_bytes);
+  config.MaxConsumers = spec.max_members;
+  config.Storage = spec.storage == Storage::kFile ? js_FileStorage : js_MemoryStorage;
+  config.Replicas = spec.replicas;
+  config.Duplicates = nanoseconds(30s); // covers publish()'s retries with one message id
+  jsOptions options = api_options();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus status = js_AddStream(nullptr, jetstream_, &config, &options, &code);
+  if (status != NATS_OK) {
+    if (code == JSStreamNameExistErr) {
+      throw SyscallError("queue '" + url_ + "' already exists (stream " + spec.name + ")",
+                         EEXIST);
+    }
+    throw_nats_error("creating stream " + spec.name + " for '" + url_ + "'", status, code);
+  }
+}
+
+std::optional<StreamFacts> Client::stream_facts(const std::string &stream) const {
+  jsStreamInfo *info = nullptr;
+  jsOptions options = api_options();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus status = js_GetStreamInfo(&info, jetstream_, stream.c_str(), &options, &code);
+  if (status == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
+    return std::nullopt;
+  }
+  if (status != NATS_OK) {
+    throw_nats_error("stream " + stream + " of '" + url_ + "'", status, code);
+  }
+  std::unique_ptr<jsStreamInfo, void (*)(jsStreamInfo *)> owned(info, &jsStreamInfo_Destroy);
+  const char *description = info->Config->Description != nullptr ? info->Config->Description : "";
+  const auto liveness_ms = parse_queue_liveness_ms(description);
+  if (!liveness_ms) {
+    throw NotAQueue("NATS stream " + stream + " of '" + url_ +
+                    "' is not a pysyncq queue (its description is '" + description + "')");
+  }
+  StreamFacts facts;
+  facts.capacity_bytes = static_cast<std::uint64_t>(info->Config->MaxBytes);
+  facts.max_members = static_cast<std::uint32_t>(info->Config->MaxConsumers);
+  facts.storage = info->Config->Storage == js_FileStorage ? Storage::kFile : Storage::kMemory;
+  facts.replicas = static_cast<int>(info->Config->Replicas);
+  facts.liveness = std::chrono::milliseconds(*liveness_ms);
+  facts.used_bytes = info->State.Bytes;
+  facts.messages = info->State.Msgs;
+  facts.first_sequence = info->State.FirstSeq;
+  facts.last_sequence = info->State.LastSeq;
+  if (info->Cluster != nullptr && info->Cluster->Leader != nullptr) {
+    facts.leader = info->Cluster->Leader;
+  }
+  return facts;
+}
+
+bool Client::delete_stream(const std::string &stream) {
+  jsOptions options = api_options();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus status = js_DeleteStream(jetstream_, stream.c_str(), &options, &code);
+  if (status == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
+    return false;
+  }
+  if (status != NATS_OK) {
+    throw_nats_error("deleting stream " + stream + " of '" + url_ + "'", status, code);
+  }
+  return true;
+}
+
+std::uint64_t Client::add_member(const MemberSpec &spec) {
+  jsConsumerConfig config;
+  jsConsumerConfig_Init(&config);
+  config.Durable = spec.consumer.c_str();
+  config.Description = spec.description.c_str();
+  config.DeliverSubject = spec.deliver_subject.c_str();
+  config.DeliverPolicy = js_DeliverNew;  // a member reads what is appended after it opens
+  config.AckPolicy = js_AckExplicit;     // acked when popped: unread messages hold space
+  config.MaxAckPending = -1;             // every unread message may wait in the inbox
+  config.MaxDeliver = -1;
+  // A delivery not acked within the liveness is sent again (the inbox drops the copy): so
+  // a delivery lost in a leader change or a server restart reaches the member in time.
+  config.AckWait = nanoseconds(spec.liveness);
+  // The server drops a member whose subscription has been gone this long: its process
+  // died or lost the network. What it held is freed.
+  config.InactiveThreshold = nanoseconds(spec.liveness);
+  jsConsumerInfo *info = nullptr;
+  jsOptions options = api_options();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus status =
+      js_AddConsumer(&info, jetstream_, spec.stream.c_str(), &config, &options, &code);
+  if (status != NATS_OK) {
+    if (code == JSMaximumConsumersLimitErr) {
+      throw TooManyMembers("queue '" + url_ + "' already has as many members as its limit "
+                           "(set when it was created): " + status_text(status));
+    }
+    if (status == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
+      throw SyscallError("queue '" + url_ + "' no longer exists (stream " + spec.stream + ")",
+                         ENOENT);
+    }
+    throw_nats_error("opening queue '" + url_ + "'", status, code);
+  }
+  const std::uint64_t first = info->Delivered.Stream + 1;
+  jsConsumerInfo_Destroy(info);
+  return first;
+}
+
+bool Client::delete_member(const std::string &stream, const std::string &consumer) {
+  jsOptions options = api_options();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus status =
+      js_DeleteConsumer(jetstream_, stream.c_str(), consumer.c_str(), &options, &code);
+  if (status == NATS_NOT_FOUND || code == JSConsumerNotFoundErr || code == JSStreamNotFoundErr) {
+    return false;
+  }
+  if (status != NATS_OK) {
+    throw_nats_error("closing member " + consumer + " of '" + url_ + "'", status, code);
+  }
+  return true;
+}
+
+std::vector<MemberFacts> Client::members(const std::string &stream) const {
+  jsConsumerInfoList *list = nullptr;
+  jsOptions options = api_options();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus status = js_Consumers(&list, jetstream_, stream.c_str(), &options, &code);
+  std::vector<MemberFacts> members;
+  if (status == NATS_NOT_FOUND) {
+    return members; // no consumers (nats.c says so when the list is empty)
+  }
+  if (status != NATS_OK) {
+    throw_nats_error("members of '" + url_ + "'", status, code);
+  }
+  for (int index = 0; index < list->Count; ++index) {
+    const jsConsumerInfo *info = list->List[index];
+    MemberFacts member;
+    member.consumer = info->Name != nullptr ? info->Name : "";
+    if (info->Config != nullptr && info->Config->Description != nullptr) {
+      member.identity = parse_member(info->Config->Description);
+    }
+    member.push_bound = info->PushBound;
+    member.unread_messages = info->NumPending + static_cast<std::uint64_t>(info->NumAckPending);
+    member.ack_floor = info->AckFloor.Stream;
+    members.push_back(std::move(member));
+  }
+  jsConsumerInfoList_Destroy(list);
+  return members;
+}
+
+Published Client::publish(const std::string &subject, std::string_view msg_id,
+                          std::string_view sender_escaped, std::string_view type_escaped,
+                          std::string_view body, std::chrono::milliseconds retry_for) {
+  natsMsg *message = nullptr;
+  check(natsMsg_Create(&message, subject.c_str(), nullptr, body.data(),
+                       static_cast<int>(body.size())),
+        "message for '" + url_ + "'");
+  std::unique_ptr<natsMsg, void (*)(natsMsg *)> owned(message, &natsMsg_Destroy);
+  const std::string sender(sender_escaped);
+  const std::string type(type_escaped);
+  const std::string id(msg_id);
+  check(natsMsgHeader_Set(message, std::string(kSenderHeader).c_str(), sender.c_str()),
+        "message header");
+  if (!type.empty()) {
+    check(natsMsgHeader_Set(message, std::string(kTypeHeader).c_str(), type.c_str()),
+          "message header");
+  }
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MsgId = id.c_str();
+  options.MaxWait = kPublishWaitMs;
+  const Clock::time_point give_up = Clock::now() + retry_for;
+  for (;;) {
+    jsErrCode code = static_cast<jsErrCode>(0);
+    const natsStatus status = js_PublishMsg(nullptr, jetstream_, message, &options, &code);
+    if (status == NATS_OK) {
+      return Published::kStored; // a duplicate of a retried attempt counts: it is stored once
+    }
+    if (code == JSStreamStoreFailedErr || code == JSStreamMessageExceedsMaximumErr) {
+      return Published::kFull;
+    }
+    if (code == JSStreamNotFoundErr || code == JSStreamNotMatchErr) {
+      throw SyscallError("queue '" + url_ + "' no longer exists: " + status_text(status), ENOENT);
+    }
+    if (!transient(status, code) || Clock::now() >= give_up) {
+      throw_nats_error("appending to '" + url_ + "'", status, code);
+    }
+    std::this_thread::sleep_for(20ms); // an election takes seconds; do not flood it
+  }
+}
+
+void Client::ack(const std::string &reply) {
+  // An ack that fails here (connection closed) is re-sent by the server's redelivery.
+  (void)natsConnection_Publish(connection_, reply.c_str(), nullptr, 0);
+}
+
+// --- DeliverySubscription ---
+
+struct DeliverySubscription::Context {
+  Client *client;
+  std::shared_ptr<Inbox> inbox;
+  std::mutex mutex;
+  std::condition_variable done_changed;
+  bool done = false;
+};
+
+namespace {
+
+std::string header_value(natsMsg *message, std::string_view key) {
+  const char *value = nullptr;
+  if (natsMsgHeader_Get(message, std::string(key).c_str(), &value) != NATS_OK ||
+      value == nullptr) {
+    return {};
+  }
+  return unescape_header_value(value);
+}
+
+// The library's delivery thread, one message at a time, in order.
+void on_delivery(natsConnection * /*connection*/, natsSubscription * /*subscription*/,
+                 natsMsg *message, void *closure) {
+  auto *context = static_cast<DeliverySubscription::Context *>(closure);
+  std::unique_ptr<natsMsg, void (*)(natsMsg *)> owned(message, &natsMsg_Destroy);
+  const char *reply = natsMsg_GetReply(message);
+  const auto info = reply != nullptr ? parse_ack_subject(reply) : std::nullopt;
+  if (!info) {
+    return; // not a JetStream delivery (a status message we did not ask for)
+  }
+  Delivery delivery;
+  delivery.sequence = info->stream_sequence;
+  delivery.reply = reply;
+  delivery.sender = header_value(message, kSenderHeader);
+  delivery.type = header_value(message, kTypeHeader);
+  const char *data = natsMsg_GetData(message);
+  delivery.body.assign(data != nullptr ? data : "",
+                       static_cast<std::size_t>(natsMsg_GetDataLength(message)));
+  if (context->inbox->add(std::move(delivery)) == Inbox::Added::kAckAgain) {
+    context->client->ack(reply);
+  }
+}
+
+void on_complete(void *closure) {
+  auto *context = static_cast<DeliverySubscription::Context *>(closure);
+  std::unique_lock lock(context->mutex);
+  context->done = true;
+  context->done_changed.notify_all();
+}
+
+} // namespace
+
+DeliverySubscription::DeliverySubscription(Client &client, const std::string &subject,
+                                           std::shared_ptr<Inbox> inbox)
+    : context_(new Context{&client, std::move(inbox), {}, {}, false}),
+      generation_(platform::fork_generation()) {
+  natsStatus status =
+      natsConnection_Subscribe(&subscription_, client.connection(), subject.c_str(),
+                               &on_delivery, context_);
+  if (status == NATS_OK) {
+    // Unread messages wait in the inbox, not in the library: no slow-consumer drops.
+    status = natsSubscription_SetPendingLimits(subscription_, -1, -1);
+  }
+  if (status == NATS_OK) {
+    status = natsSubscription_SetOnCompleteCB(subscription_, &on_complete, context_);
+  }
+  if (status == NATS_OK) {
+    // The server must know the subscription before the consumer exists, so the consumer
+    // is bound from its first moment and no delivery goes nowhere.
+    status = natsConnection_Flush(client.connection());
+  }
+  if (status != NATS_OK) {
+    if (subscription_ != nullptr) {
+      natsSubscription_Destroy(subscription_);
+    }
+    // Without an on-complete callback registered, nothing else will free it. If it was
+    // registered, the destroyed subscription runs it once (it frees nothing: see below).
+    throw_nats_error("subscribing to deliveries", status, static_cast<jsErrCode>(0));
+  }
+}
+
+DeliverySubscription::~DeliverySubscription() {
+  if (generation_ != platform::fork_generation()) {
+    return;
+  }
+  (void)natsSubscription_Unsubscribe(subscription_);
+  {
+    std::unique_lock lock(context_->mutex);
+    context_->done_changed.wait_for(lock, kCallbackDrainTimeout, [&] { return context_->done; });
+  }
+  const bool done = [&] {
+    std::lock_guard lock(context_->mutex);
+    return context_->done;
+  }();
+  natsSubscription_Destroy(subscription_);
+  if (done) {
+    delete context_;
+  } // else: a callback is still running somewhere; leaking the context is the safe side
+}
+
+// --- AckWatch ---
+
+AckWatch::AckWatch(Client &client, const std::string &stream)
+    : generation_(platform::fork_generation()) {
+  const std::string subject = "$JS.ACK." + stream + ".>";
+  natsStatus status = natsConnection_SubscribeSync(&subscription_, client.connection(), subject.c_str());
+  if (status == NATS_OK) {
+    // Only "something happened" matters: let the library drop what we do not drain.
+    status = natsSubscription_SetPendingLimits(subscription_, 4096, 4 << 20);
+  }
+  if (status == NATS_OK) {
+    status = natsConnection_Flush(client.connection());
+  }
+  if (status != NATS_OK) {
+    if (subscription_ != nullptr) {
+      natsSubscription_Destroy(subscription_);
+    }
+    throw_nats_error("watching acks", status, static_cast<jsErrCode>(0));
+  }
+}
+
+AckWatch::~AckWatch() {
+  if (generation_ != platform::fork_generation()) {
+    return;
+  }
+  (void)natsSubscription_Unsubscribe(subscription_);
+  natsSubscription_Destroy(subscription_);
+}
+
+bool AckWatch::wait(std::chrono::milliseconds timeout) {
+  natsMsg *message = nullptr;
+  const natsStatus status =
+      natsSubscription_NextMsg(&message, subscription_, std::max<std::int64_t>(1, timeout.count()));
+  if (status != NATS_OK) {
+    return false;
+  }
+  natsMsg_Destroy(message);
+  for (;;) { // drain what else is there without waiting
+    message = nullptr;
+    int pending = 0;
+    if (natsSubscription_GetPending(subscription_, &pending, nullptr) != NATS_OK || pending <= 0) {
+      return true;
+    }
+    if (natsSubscription_NextMsg(&message, subscription_, 1) != NATS_OK) {
+      return true;
+    }
+    natsMsg_Destroy(message);
+  }
+}
+
+} // namespace pysyncq::nats

@@ -1,0 +1,544 @@
+// NatsQueue: the queue on NATS JetStream, for names "nats://host[:port]/NAME".
+//
+// One queue is one stream (interest retention, discard new, byte limit = capacity), so
+// the server keeps a message until every member has acked it and refuses an append that
+// does not fit. A member is a durable push consumer that delivers what is appended after
+// it opened into this process's inbox; pop takes the next message from the inbox and acks
+// it. The server drops a member whose subscription has been gone for the liveness. The
+// contracts are ShmQueue's (src/shm_queue.cpp); docs/nats.md lists where they differ.
+#include "backend.hpp"
+#include "nats/address.hpp"
+#include "nats/client.hpp"
+#include "nats/host.hpp"
+#include "nats/inbox.hpp"
+#include "nats/wire.hpp"
+#include "platform/liveness.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace pysyncq {
+
+namespace {
+
+using namespace std::chrono_literals;
+using nats::Storage;
+
+// A publish that meets an election or a reconnect is retried for this long (with one
+// message id, so the stream stores it once: its duplicate window is longer).
+constexpr auto kPublishRetry = 10s;
+// A blocked append re-reads the stream state after each burst of acks, then backs off
+// to this (it also notices members the server dropped, which send no ack).
+constexpr auto kSpaceNapMax = 100ms;
+constexpr auto kSpaceNapMin = 2ms;
+// A blocked append asks whether only it holds the oldest message this often.
+constexpr auto kDeadlockCheckInterval = 1s;
+// A blocking pop wakes at least this often to run the interrupt hook.
+constexpr auto kMessageSlice = 250ms;
+// Longest sender kept in a member's description (the server caps descriptions).
+constexpr std::size_t kDescribedSenderBytes = 256;
+constexpr std::chrono::milliseconds kMinLiveness{100};
+
+std::string sizes_text(std::uint64_t needed, std::uint64_t free_bytes, std::uint64_t capacity) {
+  return "append needs " + std::to_string(needed) + " bytes; " + std::to_string(free_bytes) +
+         " of " + std::to_string(capacity) + " free";
+}
+
+std::string hex8(std::uint32_t value) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
+
+Deadline earlier(Deadline a, Deadline b) noexcept { return a.when() <= b.when() ? a : b; }
+
+} // namespace
+
+class NatsQueue final : public Queue::Impl {
+public:
+  NatsQueue(nats::Address address, std::unique_ptr<nats::Client> client, nats::StreamFacts facts)
+      : address_(std::move(address)), facts_(std::move(facts)), client_(std::move(client)) {}
+
+  ~NatsQueue() override {
+    if (is_open_here()) {
+      try {
+        close();
+      } catch (...) { // NOLINT(bugprone-empty-catch): a destructor must not throw
+      }
+    }
+    // Each wrapper leaves a forked-from parent's objects alone (nats/client.hpp).
+    delivery_.reset();
+    client_.reset();
+  }
+
+  // --- registration ---
+
+  void open(std::string_view sender) override {
+    std::lock_guard local(mutex_);
+    if (is_open_here()) {
+      throw InvalidArgument("queue '" + address_.url + "' is already open in this process as '" +
+                            sender_ + "'");
+    }
+    nats::Client &client = client_here();
+    const std::string name = sender.empty() ? std::to_string(::getpid()) : std::string(sender);
+    nats::MemberIdentity identity = nats::this_process(name.substr(0, kDescribedSenderBytes));
+    const std::string token = nats::random_hex(12);
+    const std::string consumer = "m" + token;
+    auto inbox = std::make_shared<nats::Inbox>(2 * facts_.liveness + 1s);
+    // Subscribe first: the consumer must find its subscriber from its first delivery.
+    auto delivery = std::make_unique<nats::DeliverySubscription>(
+        client, "_PYSYNCQ." + address_.stream + "." + consumer, inbox);
+    nats::MemberSpec spec;
+    spec.stream = address_.stream;
+    spec.consumer = consumer;
+    spec.deliver_subject = "_PYSYNCQ." + address_.stream + "." + consumer;
+    spec.description = nats::describe_member(identity);
+    spec.liveness = facts_.liveness;
+    inbox->start_at(client.add_member(spec));
+    consumer_ = consumer;
+    token_ = token;
+    counter_ = 0;
+    sender_ = name;
+    sender_escaped_ = nats::escape_header_value(name);
+    inbox_ = std::move(inbox);
+    delivery_ = std::move(delivery);
+    opening_thread_ = std::this_thread::get_id();
+    shared_by_threads_ = false;
+    opened_pid_ = ::getpid();
+    opened_generation_.store(platform::fork_generation(), std::memory_order_relaxed);
+    open_.store(true, std::memory_order_release);
+  }
+
+  bool is_open_here() const noexcept override {
+    return open_.load(std::memory_order_acquire) &&
+           opened_generation_.load(std::memory_order_relaxed) == platform::fork_generation();
+  }
+
+  // Best effort on the network: a member that cannot be deleted now is dropped by the
+  // server after the liveness, since its subscription is gone. Never throws for a handle
+  // that is not open.
+  void close() override {
+    std::lock_guard local(mutex_);
+    const bool was_open = is_open_here();
+    nats::Client *client = nullptr;
+    try {
+      client = &client_here();
+    } catch (const Error &) {
+      if (!was_open) {
+        return;
+      }
+    }
+    if (was_open) {
+      delivery_.reset(); // no more deliveries; then the member itself goes
+      inbox_->close();
+      inbox_.reset();
+      open_.store(false, std::memory_order_release);
+      sender_.clear();
+      const std::string consumer = std::move(consumer_);
+      consumer_.clear();
+      if (client != nullptr) {
+        try {
+          (void)client->delete_member(address_.stream, consumer);
+        } catch (const Error &) { // NOLINT(bugprone-empty-catch): the server drops it later
+        }
+      }
+    }
+    if (client == nullptr) {
+      return;
+    }
+    try {
+      // The last member deletes the stream. Members of dead processes on this machine
+      // do not count (the server would drop them after the liveness anyway).
+      std::size_t remaining = 0;
+      for (const nats::MemberFacts &member : client->members(address_.stream)) {
+        if (!member.push_bound && member.identity && !nats::may_be_alive(*member.identity)) {
+          (void)client->delete_member(address_.stream, member.consumer);
+        } else {
+          ++remaining;
+        }
+      }
+      if (remaining == 0) {
+        (void)client->delete_stream(address_.stream);
+      }
+    } catch (const Error &) { // NOLINT(bugprone-empty-catch): best effort, see above
+    }
+  }
+
+  // --- append ---
+
+  bool try_append(std::string_view type, std::string_view body) override {
+    nats::Client *client = nullptr;
+    std::string id;
+    std::string sender_escaped;
+    {
+      std::lock_guard local(mutex_);
+      require_open();
+      client = client_.get();
+      id = token_ + hex8(counter_++);
+      sender_escaped = sender_escaped_;
+    }
+    const std::string type_escaped = nats::escape_header_value(type);
+    const std::uint64_t headers = nats::header_bytes(sender_escaped.size(), type_escaped.size());
+    const std::uint64_t needed =
+        nats::stored_bytes(facts_.storage, address_.subject.size(), headers, body.size());
+    pending_footprint_.store(needed, std::memory_order_relaxed);
+    pending_payload_.store(headers + body.size(), std::memory_order_relaxed);
+    if (needed > capacity() || headers + body.size() > max_payload(*client)) {
+      return false; // wait_for_space() says why it can never fit
+    }
+    if (client->publish(address_.subject, id, sender_escaped, type_escaped, body, kPublishRetry) ==
+        nats::Published::kFull) {
+      return false;
+    }
+    pending_footprint_.store(0, std::memory_order_relaxed);
+    pending_payload_.store(0, std::memory_order_relaxed);
+    return true;
+  }
+
+  void append(std::string_view type, std::string_view body, Deadline deadline) override {
+    for (;;) {
+      if (try_append(type, body)) {
+        return;
+      }
+      const std::uint64_t needed = pending_footprint_.load(std::memory_order_relaxed);
+      if (deadline.has_passed() || !wait_for_space(needed, deadline)) {
+        const std::uint64_t free_now = free_bytes();
+        throw QueueFull("queue '" + address_.url + "' is full: " +
+                            sizes_text(needed, free_now, capacity()) +
+                            (deadline.when() == Deadline::now().when() ? "" : " (wait timed out)"),
+                        needed, free_now, capacity());
+      }
+    }
+  }
+
+  // `needed` may be counted the shared-memory way (Queue::footprint): a refused append
+  // of this handle left its exact NATS count, the larger of the two is waited for.
+  bool wait_for_space(std::uint64_t needed, Deadline deadline) override {
+    needed = std::max(needed, pending_footprint_.load(std::memory_order_relaxed));
+    nats::Client *client = nullptr;
+    std::shared_ptr<nats::Inbox> inbox;
+    std::string consumer;
+    bool shared = false;
+    {
+      std::lock_guard local(mutex_);
+      require_open();
+      client = client_.get();
+      inbox = inbox_;
+      consumer = consumer_;
+      shared = shared_by_threads_;
+    }
+    if (needed > capacity()) {
+      throw QueueFull("message of " + std::to_string(needed) + " bytes can never fit queue '" +
+                          address_.url + "': its capacity is " + std::to_string(capacity()) +
+                          " bytes (counted as the NATS server counts them)",
+                      needed, free_bytes(), capacity());
+    }
+    const std::uint64_t payload = pending_payload_.load(std::memory_order_relaxed);
+    if (payload > max_payload(*client)) {
+      throw QueueFull("message of " + std::to_string(payload) + " bytes can never be sent to '" +
+                          address_.url + "': the NATS server's max_payload is " +
+                          std::to_string(max_payload(*client)) + " bytes",
+                      needed, free_bytes(), capacity());
+    }
+    std::optional<nats::AckWatch> watch;
+    auto nap = std::chrono::duration_cast<std::chrono::milliseconds>(kSpaceNapMin);
+    Deadline next_deadlock_check = Deadline::now();
+    for (;;) {
+      const nats::StreamFacts facts = current_facts(*client);
+      const std::uint64_t free_now = free_of(facts);
+      if (free_now >= needed) {
+        return true;
+      }
+      if (!shared && next_deadlock_check.has_passed()) {
+        check_deadlock(*client, *inbox, consumer, facts, needed);
+        next_deadlock_check = Deadline::after(kDeadlockCheckInterval);
+      }
+      if (deadline.has_passed()) {
+        return false;
+      }
+      if (!watch) {
+        watch.emplace(*client, address_.stream); // then re-read: an ack may have come first
+        continue;
+      }
+      run_interrupt_hook();
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline.when() - Clock::now() + 999us);
+      if (watch->wait(std::min(nap, std::max(left, 1ms)))) {
+        nap = std::chrono::duration_cast<std::chrono::milliseconds>(kSpaceNapMin);
+      } else {
+        nap = std::min(nap * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kSpaceNapMax));
+      }
+    }
+  }
+
+  // --- pop ---
+
+  bool try_pop_visit(const std::function<void(const MessageView &)> &visit) override {
+    std::lock_guard local(mutex_);
+    require_open();
+    for (;;) {
+      const nats::Delivery *message = inbox_->next(nats::Inbox::Clock::now());
+      if (message == nullptr) {
+        return false;
+      }
+      if (!screened(message->sender, message->type)) {
+        visit(MessageView{message->sender, message->type, message->body}); // may throw
+        client_->ack(message->reply);
+        inbox_->consume();
+        return true;
+      }
+      client_->ack(message->reply); // screened messages count as read
+      inbox_->consume();
+    }
+  }
+
+  bool wait_for_message(Deadline deadline) override {
+    std::shared_ptr<nats::Inbox> inbox;
+    {
+      std::lock_guard local(mutex_);
+      require_open();
+      inbox = inbox_;
+    }
+    for (;;) {
+      if (inbox->wait(Clock::now())) {
+        return true;
+      }
+      if (deadline.has_passed()) {
+        return false;
+      }
+      run_interrupt_hook();
+      if (inbox->wait(earlier(deadline, Deadline::after(kMessageSlice)).when())) {
+        return true;
+      }
+      std::lock_guard local(mutex_);
+      if (!is_open_here() || inbox_ != inbox) {
+        throw NotOpen("queue '" + address_.url + "' was closed by this process during the wait");
+      }
+    }
+  }
+
+  // --- maintenance and inspection ---
+
+  // The server drops members by liveness; this drops, at once, those that ran on this
+  // machine and whose process is gone.
+  std::uint32_t reap() override {
+    std::lock_guard local(mutex_);
+    nats::Client &client = client_here();
+    std::uint32_t reaped = 0;
+    for (const nats::MemberFacts &member : client.members(address_.stream)) {
+      if (!member.push_bound && member.identity && !nats::may_be_alive(*member.identity) &&
+          client.delete_member(address_.stream, member.consumer)) {
+        ++reaped;
+      }
+    }
+    return reaped;
+  }
+
+  Stats stats() const override {
+    std::lock_guard local(mutex_);
+    nats::Client &client = client_here();
+    Stats stats;
+    stats.name = address_.url;
+    stats.capacity_bytes = capacity();
+    stats.max_members = max_members();
+    const auto facts = client.stream_facts(address_.stream);
+    if (!facts) {
+      stats.unlinked = true;
+      return stats;
+    }
+    stats.used_bytes = facts->used_bytes;
+    stats.queued_messages = facts->messages;
+    const std::uint64_t average =
+        facts->messages == 0 ? 0 : facts->used_bytes / facts->messages; // an estimate
+    std::uint32_t slot = 0;
+    for (const nats::MemberFacts &member : client.members(address_.stream)) {
+      MemberStats entry;
+      entry.slot = slot++;
+      if (member.identity) {
+        entry.pid = member.identity->pid;
+        entry.sender = member.identity->sender;
+      }
+      entry.alive = member.push_bound && (!member.identity || nats::may_be_alive(*member.identity));
+      entry.unread_messages = member.unread_messages;
+      entry.unread_bytes = member.unread_messages * average;
+      stats.dead_members += entry.alive ? 0 : 1;
+      stats.member_list.push_back(std::move(entry));
+    }
+    stats.members = static_cast<std::uint32_t>(stats.member_list.size());
+    return stats;
+  }
+
+  void unlink_now() override {
+    std::lock_guard local(mutex_);
+    if (!client_here().delete_stream(address_.stream)) {
+      throw SyscallError("queue '" + address_.url + "' does not exist", ENOENT);
+    }
+  }
+
+  // --- accessors ---
+
+  const std::string &name() const noexcept override { return address_.url; }
+  std::uint64_t capacity() const noexcept override { return facts_.capacity_bytes; }
+  std::uint32_t max_members() const noexcept override { return facts_.max_members; }
+  const std::string &sender() const noexcept override {
+    static const std::string none;
+    return is_open_here() ? sender_ : none;
+  }
+
+private:
+  using Clock = std::chrono::steady_clock;
+
+  // Under mutex_: this process's connection. In a forked child the parent's connection
+  // and registration are dropped unused (they are the parent's) and a new one is made.
+  nats::Client &client_here() const {
+    if (client_ && !client_->owned_here()) {
+      delivery_.reset();        // leaves the parent's subscription alone
+      inbox_.reset();
+      (void)client_.release(); // NOLINT(bugprone-unused-return-value): the parent's, see above
+    }
+    if (!client_) {
+      client_ = std::make_unique<nats::Client>(address_);
+    }
+    return *client_;
+  }
+
+  // Under mutex_.
+  void require_open() const {
+    if (!is_open_here()) {
+      if (open_.load(std::memory_order_acquire)) {
+        throw NotOpen("queue '" + address_.url + "' was opened by process " +
+                      std::to_string(opened_pid_) + ", not by this one (" +
+                      std::to_string(::getpid()) + "); call open() in this process first");
+      }
+      throw NotOpen("queue '" + address_.url + "' is not open in this process; call open() first");
+    }
+    if (!shared_by_threads_ && std::this_thread::get_id() != opening_thread_) {
+      shared_by_threads_ = true; // another thread may pop while one waits: no deadlock verdict
+    }
+  }
+
+  std::uint64_t max_payload(const nats::Client &client) const noexcept {
+    const std::int64_t limit = client.max_payload();
+    return limit > 0 ? static_cast<std::uint64_t>(limit) : UINT64_MAX;
+  }
+
+  nats::StreamFacts current_facts(nats::Client &client) const {
+    auto facts = client.stream_facts(address_.stream);
+    if (!facts) {
+      throw SyscallError("queue '" + address_.url + "' no longer exists (its last member closed it)",
+                         ENOENT);
+    }
+    return *facts;
+  }
+
+  std::uint64_t free_of(const nats::StreamFacts &facts) const noexcept {
+    return facts.used_bytes >= capacity() ? 0 : capacity() - facts.used_bytes;
+  }
+
+  // Free space now; 0 when it cannot be asked (for error messages only).
+  std::uint64_t free_bytes() const {
+    try {
+      std::lock_guard local(mutex_);
+      return free_of(current_facts(client_here()));
+    } catch (const Error &) {
+      return 0;
+    }
+  }
+
+  // Waiting for space can never succeed when this member alone holds the oldest message
+  // (it cannot read while it waits). Other members' acks that are still in flight only
+  // make this say "no": it never fails a wait that could end.
+  void check_deadlock(nats::Client &client, const nats::Inbox &inbox, const std::string &consumer,
+                      const nats::StreamFacts &facts, std::uint64_t needed) const {
+    if (facts.messages == 0 || !inbox.holds(facts.first_sequence)) {
+      return;
+    }
+    for (const nats::MemberFacts &member : client.members(address_.stream)) {
+      if (member.consumer != consumer && member.ack_floor < facts.first_sequence) {
+        return; // another member holds it too: it may read
+      }
+    }
+    const std::uint64_t free_now = free_of(facts);
+    throw Deadlock("deadlock on queue '" + address_.url + "': " +
+                       sizes_text(needed, free_now, capacity()) +
+                       ", and only this process (pid " + std::to_string(::getpid()) +
+                       ") holds the oldest unread message, which it cannot read while it waits",
+                   needed, free_now, capacity(), {::getpid()});
+  }
+
+  const nats::Address address_;
+  const nats::StreamFacts facts_; // geometry, fixed at creation
+  mutable std::mutex mutex_;      // serialises this handle's threads
+  // Declared before delivery_: a delivery callback uses the client, so it goes last.
+  mutable std::unique_ptr<nats::Client> client_;
+  mutable std::shared_ptr<nats::Inbox> inbox_;
+  mutable std::unique_ptr<nats::DeliverySubscription> delivery_;
+  std::string consumer_;
+  std::string token_;            // message ids: token_ + counter
+  std::uint32_t counter_ = 0;    // wraps; ids need only be unique within 30 s
+  std::string sender_;
+  std::string sender_escaped_;
+  std::thread::id opening_thread_;
+  mutable bool shared_by_threads_ = false;
+  int opened_pid_ = 0;
+  std::atomic<bool> open_{false};
+  std::atomic<std::uint64_t> opened_generation_{0};
+  // What the last refused append of this handle needed (stream bytes, header + body).
+  std::atomic<std::uint64_t> pending_footprint_{0};
+  std::atomic<std::uint64_t> pending_payload_{0};
+};
+
+std::unique_ptr<Queue::Impl> create_nats_queue(std::string_view url, const CreateOptions &options) {
+  nats::Address address = nats::parse_address(url);
+  const std::uint64_t capacity = options.capacity_bytes != 0
+                                     ? options.capacity_bytes
+                                     : static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (capacity > static_cast<std::uint64_t>(INT64_MAX)) {
+    throw InvalidArgument("capacity of " + std::to_string(capacity) + " bytes is too large");
+  }
+  if (options.replicas < 1 || options.replicas > 5) {
+    throw InvalidArgument("replicas must be from 1 to 5 (NATS keeps at most 5 copies), not " +
+                          std::to_string(options.replicas));
+  }
+  if (options.liveness < kMinLiveness) {
+    throw InvalidArgument("liveness must be at least " + std::to_string(kMinLiveness.count()) +
+                          " ms, not " + std::to_string(options.liveness.count()) + " ms");
+  }
+  if (options.max_members == 0) {
+    throw InvalidArgument("max_members must be at least 1");
+  }
+  auto client = std::make_unique<nats::Client>(address);
+  nats::StreamSpec spec;
+  spec.name = address.stream;
+  spec.subject = address.subject;
+  spec.description = nats::describe_queue(static_cast<std::uint64_t>(options.liveness.count()),
+                                          nats::random_hex(16));
+  spec.capacity_bytes = capacity;
+  spec.max_members = options.max_members;
+  spec.storage = options.file_storage ? Storage::kFile : Storage::kMemory;
+  spec.replicas = options.replicas;
+  client->create_stream(spec);
+  auto facts = client->stream_facts(address.stream);
+  if (!facts) {
+    throw SyscallError("queue '" + address.url + "' was deleted as it was created", ENOENT);
+  }
+  return std::make_unique<NatsQueue>(std::move(address), std::move(client), std::move(*facts));
+}
+
+std::unique_ptr<Queue::Impl> attach_nats_queue(std::string_view url) {
+  nats::Address address = nats::parse_address(url);
+  auto client = std::make_unique<nats::Client>(address);
+  auto facts = client->stream_facts(address.stream);
+  if (!facts) {
+    throw SyscallError("queue '" + address.url + "' does not exist (no stream " + address.stream +
+                           ")",
+                       ENOENT);
+  }
+  return std::make_unique<NatsQueue>(std::move(address), std::move(client), std::move(*facts));
+}
+
+} // namespace pysyncq

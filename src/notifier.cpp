@@ -46,20 +46,37 @@ Notifier::~Notifier() {
 
 bool Queue::Impl::in_notifier_thread() noexcept { return tls_in_notifier; }
 
-void Notifier::arm_for_message() { arm(Want::kMessage, 0); }
-void Notifier::arm_for_space(std::uint64_t needed_bytes) { arm(Want::kSpace, needed_bytes); }
-void Notifier::disarm() { arm(Want::kNothing, 0); }
-
-void Notifier::arm(Want want, std::uint64_t needed_bytes) {
+void Notifier::arm_for_message() {
   drain();
   {
     std::lock_guard lock(mutex_);
-    want_ = want;
-    needed_bytes_ = needed_bytes;
+    want_message_ = true;
     ++request_;
   }
-  changed_.notify_all();
+  armed_changed();
 }
+
+void Notifier::arm_for_space(std::uint64_t needed_bytes) {
+  drain();
+  {
+    std::lock_guard lock(mutex_);
+    want_space_bytes_ = needed_bytes == 0 ? 1 : needed_bytes;
+    ++request_;
+  }
+  armed_changed();
+}
+
+void Notifier::disarm() {
+  {
+    std::lock_guard lock(mutex_);
+    want_message_ = false;
+    want_space_bytes_ = 0;
+    ++request_;
+  }
+  armed_changed();
+}
+
+void Notifier::armed_changed() { changed_.notify_all(); }
 
 void Notifier::signal() const noexcept {
   const std::uint64_t one = 1;
@@ -72,36 +89,45 @@ void Notifier::drain() const noexcept {
   [[maybe_unused]] const ssize_t got = ::read(fd_, &count, sizeof count); // EAGAIN: empty
 }
 
+// One slice of waiting for what is wanted. Waiting for both at once (one coroutine
+// wants a message, another space) alternates short waits: rare, and still bounded.
+bool Notifier::wait_once(bool message, std::uint64_t space_bytes) {
+  try {
+    if (message && space_bytes != 0) {
+      return impl_.wait_for_message(Deadline::after(kSlice / 20)) ||
+             impl_.wait_for_space(space_bytes, Deadline::now());
+    }
+    return message ? impl_.wait_for_message(Deadline::after(kSlice))
+                   : impl_.wait_for_space(space_bytes, Deadline::after(kSlice));
+  } catch (const std::exception &) {
+    return true; // closed, deadlocked, or can never fit: let the awaiting call find out
+  }
+}
+
 void Notifier::run() {
   tls_in_notifier = true;
   std::unique_lock lock(mutex_);
   for (;;) {
-    changed_.wait(lock, [&] { return stop_ || want_ != Want::kNothing; });
+    changed_.wait(lock, [&] { return stop_ || want_message_ || want_space_bytes_ != 0; });
     if (stop_) {
       return;
     }
-    const Want want = want_;
-    const std::uint64_t needed_bytes = needed_bytes_;
+    const bool message = want_message_;
+    const std::uint64_t space_bytes = want_space_bytes_;
     const std::uint64_t request = request_;
     lock.unlock();
     bool ready = false;
     bool current = true;
     while (!ready && current) {
-      try {
-        ready = want == Want::kMessage
-                    ? impl_.wait_for_message(Deadline::after(kSlice))
-                    : impl_.wait_for_space(needed_bytes, Deadline::after(kSlice));
-      } catch (const std::exception &) {
-        // Closed, deadlocked, or can never fit: let the awaiting call find out itself.
-        ready = true;
-      }
+      ready = wait_once(message, space_bytes);
       lock.lock();
       current = request_ == request && !stop_;
       lock.unlock();
     }
     lock.lock();
     if (ready && request_ == request) {
-      want_ = Want::kNothing;
+      want_message_ = false;
+      want_space_bytes_ = 0;
       signal();
     }
   }

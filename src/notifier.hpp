@@ -28,17 +28,18 @@ public:
 
   int fd() const noexcept { return fd_; }
   /// Clears the fd, then makes it readable once the member has an unread message
-  /// (screened or not) or has been closed.
+  /// (screened or not) or has been closed. Adds to an arm_for_space() still pending.
   void arm_for_message();
   /// Clears the fd, then makes it readable once `needed_bytes` are free, or once the
-  /// wait can never succeed (the append that follows then raises the reason).
+  /// wait can never succeed (the append that follows then raises the reason). Adds to an
+  /// arm_for_message() still pending. When the fd becomes readable, both are cleared.
   void arm_for_space(std::uint64_t needed_bytes);
   /// Stops watching; the fd stays as it is.
   void disarm();
 
 private:
-  enum class Want { kNothing, kMessage, kSpace };
-  void arm(Want want, std::uint64_t needed_bytes);
+  void armed_changed();
+  bool wait_once(bool message, std::uint64_t space_bytes);
   void run();
   void signal() const noexcept;
   void drain() const noexcept;
@@ -47,8 +48,8 @@ private:
   int fd_ = -1;
   std::mutex mutex_;
   std::condition_variable changed_;
-  Want want_ = Want::kNothing;
-  std::uint64_t needed_bytes_ = 0;
+  bool want_message_ = false;
+  std::uint64_t want_space_bytes_ = 0; // 0: not waiting for space
   std::uint64_t request_ = 0; // bumped by every arm/disarm: a stale wait result is dropped
   bool stop_ = false;
   std::unique_ptr<std::thread> thread_;

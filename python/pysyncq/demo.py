@@ -17,12 +17,14 @@ import argparse
 import multiprocessing as mp
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
 import time
 from typing import Optional
 
+from ._pysyncq import unlink
 from .pysyncq import PAGE_SIZE, START_METHODS, PySyncQ
 
 #: How often each process appends a sentence (the C++ example uses the same period).
@@ -50,14 +52,18 @@ def say(text: str) -> None:
 
 def child(q: PySyncQ, index: int) -> None:
     """One Python member of the chat (runs in a child process)."""
+    # Ctrl-C at the terminal reaches every process of the group: only the parent acts
+    # on it, by sending 'stop', so every child still closes the queue properly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     me = f"py-{index}"
     q.open(me)  # filtself: we do not read our own sentences
     rng = random.Random(os.getpid())
     message = q.pop(block=True, timer=HANDSHAKE_SECONDS)
-    while message is not None and message[1] != "start":
+    while message is not None and message[1] not in ("start", "stop"):
         message = q.pop(block=True, timer=HANDSHAKE_SECONDS)
-    if message is None:
-        say(f"{me}: no start message within {HANDSHAKE_SECONDS:.0f} s")
+    if message is None or message[1] == "stop":
+        if message is None:
+            say(f"{me}: no start message within {HANDSHAKE_SECONDS:.0f} s")
         q.close()
         return
     sent = 0
@@ -83,7 +89,22 @@ def child(q: PySyncQ, index: int) -> None:
                 sent -= 1  # the queue stayed full: skip this one, keep reading
             next_sentence = time.monotonic() + SENTENCE_PERIOD
     q.close()
-    say(f"{me}: closed after sending {sent} sentences")
+    say(f"{me}: closed after sending {plural(sent, 'sentence')}")
+
+
+def wait_for_enter(prompt: str = "") -> None:
+    """Waits for Enter on stdin; end of input counts as Enter."""
+    if prompt:
+        say(prompt)
+    try:
+        input()
+    except EOFError:
+        pass
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 sentence', '2 sentences'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def wait_for_members(q: PySyncQ, expected: int, processes) -> None:
@@ -112,7 +133,8 @@ def run(seconds: Optional[float], size: int, procs: int, cxx: Optional[str],
         for process in children:
             process.start()
         if cxx:
-            cxx_process = subprocess.Popen([cxx, q.name, "c++"])
+            # Its own session: Ctrl-C at the terminal must not kill it before it closes.
+            cxx_process = subprocess.Popen([cxx, q.name, "c++"], start_new_session=True)
         q.open("parent")
         alive = [process.is_alive for process in children]
         if cxx_process is not None:
@@ -121,8 +143,8 @@ def run(seconds: Optional[float], size: int, procs: int, cxx: Optional[str],
 
         stop = threading.Event()
         if seconds is None:
-            input("demo: every process has opened the queue. Press Enter to start.\n")
-            threading.Thread(target=lambda: (input(), stop.set()), daemon=True).start()
+            wait_for_enter("demo: every process has opened the queue. Press Enter to start.")
+            threading.Thread(target=lambda: (wait_for_enter(), stop.set()), daemon=True).start()
             say("demo: started. Press Enter to stop.")
         else:
             threading.Timer(seconds, stop.set).start()
@@ -139,7 +161,7 @@ def run(seconds: Optional[float], size: int, procs: int, cxx: Optional[str],
         status = finish(q, children, cxx_process)
     if counts:
         say("demo: the parent read " + ", ".join(
-            f"{n} sentences from {sender}" for sender, n in sorted(counts.items())))
+            f"{plural(n, 'sentence')} from {sender}" for sender, n in sorted(counts.items())))
     return status
 
 
@@ -166,7 +188,9 @@ def finish(q: PySyncQ, children, cxx_process) -> int:
             cxx_process.wait()
             status = 1
     if os.path.exists(f"/dev/shm/{q.name}"):
-        say(f"demo: /dev/shm/{q.name} is still there")
+        # Someone died without closing (only the dead can hold it now): clean up.
+        say(f"demo: /dev/shm/{q.name} was still there (a process did not close); removed")
+        unlink(q.name)
         status = 1
     else:
         say(f"demo: every process closed the queue; /dev/shm/{q.name} is gone")

@@ -90,3 +90,30 @@ def test_demo_refuses_a_missing_cpp_program():
                            "/nonexistent/chat"], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert done.returncode == 2 and "not an executable" in done.stderr
+
+
+def test_interactive_demo_survives_ctrl_c_and_leaves_nothing(chat_program, shm_exists):
+    import signal
+
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "pysyncq.demo", "--procs", "2", "--cxx", chat_program],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group: Ctrl-C goes to all of it
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        lines = read_until(demo.stdout, "Press Enter to start")
+        name = re.search(r"queue '([^']+)'", "".join(lines)).group(1)
+        demo.stdin.write("\n")
+        demo.stdin.flush()
+        read_until(demo.stdout, " read from ")  # the chat is on
+        os.killpg(demo.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        out, _ = demo.communicate(timeout=TIMER)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+    assert demo.returncode == 0, out
+    assert "interrupted, stopping" in out and "Traceback" not in out
+    for member in ("py-0", "py-1", "c++"):
+        assert f"{member}: closed after sending" in out
+    assert not shm_exists(name)

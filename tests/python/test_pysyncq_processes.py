@@ -71,6 +71,28 @@ def late_child(q, conn):
     q.close()
 
 
+def random_messages(seed, count):
+    """The same pseudo-random (type, body) sequence in every process."""
+    import random
+
+    rng = random.Random(seed)
+    for index in range(count):
+        size = rng.choice([0, 1, 7, 8, 9, rng.randrange(0, 700)])
+        yield str(index).encode(), rng.randbytes(size)
+
+
+def streaming_child(q, conn, seed, count):
+    """Appends `count` random messages through the (small) queue, waiting for space."""
+    q.open("streamer")
+    conn.send("registered")
+    conn.recv()  # the parent has opened
+    for mtype, body in random_messages(seed, count):
+        for _ in q:  # a member reads its own (screened) messages too, or it holds them
+            pass
+        q.append(mtype, body, block=True, timer=TIMER)
+    q.close()
+
+
 def run_broadcast(q, ctx, children=2, messages=20):
     """The guide's pattern: start children, every process opens, the parent talks."""
     pipes = [ctx.Pipe() for _ in range(children)]
@@ -325,3 +347,22 @@ def test_ctrl_c_interrupts_an_indefinite_wait_and_leaves_the_queue_usable(
         assert child.returncode == 0, err
         assert out.splitlines() == ["clean"]
         assert q.stats().members == 1  # the victim closed; only the holder is left
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_messages_wrapping_a_small_queue_arrive_intact_and_in_order(queue_name, method):
+    ctx = mp.get_context(method)
+    seed, count = 20261125, 3000
+    with pysyncq.PySyncQ(queue_name, size=1024, start=method) as q:
+        parent_end, child_end = ctx.Pipe()
+        p = ctx.Process(target=streaming_child, args=(q, child_end, seed, count))
+        p.start()
+        assert parent_end.poll(TIMER) and parent_end.recv() == "registered"
+        q.open("reader")
+        parent_end.send("go")
+        for mtype, body in random_messages(seed, count):
+            m = q.pop(block=True, timer=TIMER, decode=False)
+            assert m == (b"streamer", mtype, body)
+        p.join(TIMER)
+        assert p.exitcode == 0
+        assert q.pop() is None and q.stats().used_bytes == 0

@@ -196,7 +196,9 @@ class MemberStats:
     unread_messages: int  #: messages it has not read yet (its lag)
     unread_bytes: int  #: bytes of queue it holds back
     waiting: str  #: 'no', 'message' (blocked in pop) or 'space' (blocked in append)
-    waiting_seconds: float  #: how long its current sleep has lasted
+    #: how long its current sleep has lasted (a Python main thread wakes every 0.2 s
+    #: to run signal handlers, so for it this restarts then)
+    waiting_seconds: float
 
     def _asdict(self) -> dict:
         """The fields as a dict (like a namedtuple's _asdict)."""
@@ -343,7 +345,7 @@ class PySyncQ(_pysyncq.Queue):
         """
         self._open(sender)
         inherited = self._auto_screened
-        me = _as_bytes(self.sender)
+        me = self.sender.encode(errors="surrogateescape")  # the bytes given, if bytes
         # An instance inherited from a parent carries the parent's own sender in scrnsend
         # (its filtself); screening the parent was never this process's choice.
         if inherited is not None and inherited != me:

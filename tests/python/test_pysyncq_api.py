@@ -567,3 +567,12 @@ def test_dropping_the_last_reference_closes_the_registration(queue_name):
         assert observer.stats().members == 1
         del other
         assert observer.stats().members == 0
+
+
+def test_bytes_sender_that_is_not_utf8_works(queue_name):
+    with make(queue_name) as queue:
+        queue.open(b"\xffme")
+        assert b"\xffme" in queue.scrnsend and len(queue.scrnsend) == 1
+        queue.scrnsend.clear()
+        queue.append("t", "b")
+        assert queue.pop(decode=False) == (b"\xffme", b"t", b"b")

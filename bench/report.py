@@ -12,7 +12,8 @@ import argparse
 import json
 import sys
 
-PY_ORDER = ["pysyncq", "pysyncq-sleep", "pysyncq-hubspin", "pysyncq-spin", "original", "mp.Queue", "mp.Pipe",
+PY_ORDER = ["pysyncq", "pysyncq-sleep", "pysyncq-spin50us", "pysyncq-hubspin", "pysyncq-spin",
+            "original", "mp.Queue", "mp.Pipe",
             "pyzmq"]
 PY_PEERS = ["mp.Queue", "mp.Pipe", "pyzmq"]
 CPP_ORDER = ["pysyncq", "pysyncq-sleep", "pysyncq-spin", "busy-spin", "futex", "pipe",
@@ -169,8 +170,21 @@ def scaling_table(res):
 
 # --- targets ------------------------------------------------------------------------------
 
+def best_variant(res, workload, size, higher_is_better=False, **match):
+    """Our best wait-policy variant in a Python workload: (contender, record)."""
+    key = "msgs_per_s" if higher_is_better else "median_us"
+    found = [r for r in res.data if r["suite"] == "python" and r["workload"] == workload
+             and r["contender"].startswith("pysyncq") and r.get("size") == size
+             and all(r.get(k) == v for k, v in match.items())]
+    if not found:
+        return None
+    pick = max if higher_is_better else min
+    return pick(found, key=lambda r: r[key])
+
+
 def check_targets(res):
-    """(target, verdict, detail) per target of issue 5 that this run measured."""
+    """(target, verdict, detail) per target of issue 5 that this run measured; Python
+    targets are judged on the package's default wait policy, the best variant noted."""
     out = []
 
     def verdict(ok):
@@ -184,8 +198,11 @@ def check_targets(res):
         peers = [p for p in peers if p]
         if ours and orig:
             ratio = orig["median_us"] / ours["median_us"]
+            best = best_variant(res, "echo", s)
+            note = (f"; {best['contender']}: {orig['median_us'] / best['median_us']:.1f}x"
+                    if best and best["contender"] != "pysyncq" else "")
             out.append((f"Python echo {size_label(s)}: >= 10x faster than the original",
-                        verdict(ratio >= 10), f"{ratio:.1f}x"))
+                        verdict(ratio >= 10), f"default {ratio:.1f}x{note}"))
         if ours and peers:
             best = min(peers, key=lambda p: p["median_us"])
             ratio = best["median_us"] / ours["median_us"]
@@ -199,8 +216,11 @@ def check_targets(res):
         orig = res.get("python", "pingpong", "original", size=s)
         if ours and orig:
             ratio = orig["median_us"] / ours["median_us"]
+            best = best_variant(res, "pingpong", s)
+            note = (f"; {best['contender']}: {orig['median_us'] / best['median_us']:.1f}x"
+                    if best and best["contender"] != "pysyncq" else "")
             out.append((f"Python pingpong {size_label(s)}: >= 20x faster than the original",
-                        verdict(ratio >= 20), f"{ratio:.1f}x"))
+                        verdict(ratio >= 20), f"default {ratio:.1f}x{note}"))
     for s in res.values("python", "fanout", "size"):
         for n in res.values("python", "fanout", "readers"):
             ours = res.get("python", "fanout", "pysyncq", size=s, readers=n)
@@ -210,10 +230,13 @@ def check_targets(res):
             if ours and others:
                 best = max(others, key=lambda p: p["msgs_per_s"])
                 ratio = ours["msgs_per_s"] / best["msgs_per_s"]
+                ourbest = best_variant(res, "fanout", s, True, readers=n)
+                note = (f"; {ourbest['contender']} {fmt_rate(ourbest['msgs_per_s'])}"
+                        if ourbest and ourbest["contender"] != "pysyncq" else "")
                 out.append((f"Python fanout {size_label(s)} x{n}: more msgs/s than every peer",
-                            verdict(ratio > 1), f"{fmt_rate(ours['msgs_per_s'])} vs "
+                            verdict(ratio > 1), f"default {fmt_rate(ours['msgs_per_s'])} vs "
                             f"{best['contender']} {fmt_rate(best['msgs_per_s'])} = "
-                            f"{ratio:.2f}x"))
+                            f"{ratio:.2f}x{note}"))
     for s in res.values("cpp", "pingpong", "size"):
         sleep = res.get("cpp", "pingpong", "pysyncq-sleep", size=s)
         futex = res.get("cpp", "pingpong", "futex", size=s)

@@ -505,6 +505,8 @@ def make_peer(contender):
         # What a wait policy that lets only as many waiters spin as there are spare CPUs
         # would do in echo: the parent spins (the default 50 µs), the children sleep.
         return PySyncQPeer("pysyncq", wait="sleep", hub_wait=50e-6)
+    if contender == "pysyncq-spin50us":  # spin 50 µs, then sleep (the C++ default)
+        return PySyncQPeer("pysyncq", wait=50e-6)
     if contender.startswith("pysyncq-"):  # pysyncq-sleep, pysyncq-spin
         return PySyncQPeer("pysyncq", wait=contender.split("-", 1)[1])
     if contender == "original":

@@ -110,8 +110,7 @@ void raise_for_test(const std::string &kind, int error_number) {
     throw TooManyMembers("test: too many members");
   }
   if (kind == "SyscallError") {
-    throw SyscallError("test: shm_open: " + std::string(std::strerror(error_number)),
-                       error_number);
+    throw SyscallError("test: shm_open: " + std::string(std::strerror(error_number)), error_number);
   }
   if (kind == "Interrupted") {
     throw Interrupted("test: interrupted");

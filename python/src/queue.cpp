@@ -213,8 +213,8 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
   }
   if (truthy(block)) {
     const Deadline deadline = deadline_from(timer);
-    while (wait_without_gil(
-        [&](Deadline slice) { return queue.wait_for_space(needed, slice); }, deadline)) {
+    while (wait_without_gil([&](Deadline slice) { return queue.wait_for_space(needed, slice); },
+                            deadline)) {
       if (queue.try_append(type.bytes, body.bytes)) {
         return;
       }
@@ -296,8 +296,8 @@ py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decod
   }
   const Deadline deadline = deadline_from(timer);
   // wait_for_message also wakes for screened messages; try_pop consumes those.
-  while (wait_without_gil([&](Deadline slice) { return queue.wait_for_message(slice); },
-                          deadline)) {
+  while (
+      wait_without_gil([&](Deadline slice) { return queue.wait_for_message(slice); }, deadline)) {
     if (PyObject *message = try_pop(as_text)) {
       return py::reinterpret_steal<py::object>(message);
     }
@@ -393,8 +393,8 @@ py::object QueueObject::sender() const {
   if (closed_ || name.empty()) {
     return py::none();
   }
-  return py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
-      name.data(), static_cast<Py_ssize_t>(name.size()), "surrogateescape"));
+  return py::reinterpret_steal<py::object>(
+      PyUnicode_DecodeUTF8(name.data(), static_cast<Py_ssize_t>(name.size()), "surrogateescape"));
 }
 
 namespace {
@@ -598,8 +598,8 @@ there is none, ValueError if the segment is not a compatible queue).
       .def_property_readonly("_shm_name", &Checked<&QueueObject::name>::call)
       .def_property_readonly("_capacity_bytes", &Checked<&QueueObject::capacity_bytes>::call)
       .def_property_readonly("_max_members", &Checked<&QueueObject::max_members>::call)
-      .def_static("_footprint", &Queue::footprint, py::arg("sender_bytes"),
-                  py::arg("type_bytes"), py::arg("body_bytes"));
+      .def_static("_footprint", &Queue::footprint, py::arg("sender_bytes"), py::arg("type_bytes"),
+                  py::arg("body_bytes"));
   add_fast_methods(type);
 
   module.def("list_queues", &list_queues,

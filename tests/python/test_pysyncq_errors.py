@@ -169,3 +169,38 @@ def test_list_queues_shows_ours_and_unlink_removes_it(queue_name, shm_exists):
     pysyncq.unlink(queue_name)
     assert not shm_exists(queue_name)
     q.close()
+
+
+WEIRD = [None, True, 0, -1, 2**70, 1.5, float("inf"), float("-inf"), float("nan"), "", "é",
+         b"", b"\xff", bytearray(b"x"), memoryview(b"x"), [], {}, object(), type, "x" * 70000]
+
+
+def test_weird_arguments_raise_python_errors_and_never_crash(queue_name):
+    with pysyncq.PySyncQ(queue_name, size=4096) as q:
+        q.open("me", filtself=False)
+        calls = []
+        for weird in WEIRD:
+            calls += [
+                lambda w=weird: q.append(w, w),
+                lambda w=weird: q.append("t", "b", False, w),
+                lambda w=weird: q.append("t", "b", w, 0),
+                lambda w=weird: q.pop(w, 0, True),
+                lambda w=weird: q.pop(False, w, w),
+                lambda w=weird: q.pop(True, 0, w),
+                lambda w=weird: q.scrntype.add(w),
+                lambda w=weird: q.scrntype.discard(w),
+                lambda w=weird: w in q.scrnsend,
+                lambda w=weird: q.set_wait_policy(w),
+                lambda w=weird: pysyncq.PySyncQ(queue_name + "-x", size=w).close(),
+                lambda w=weird: pysyncq.PySyncQ(w, create=False),
+            ]
+        for call in calls:
+            try:
+                call()
+            except (TypeError, ValueError, MemoryError, OverflowError, OSError, KeyError,
+                    UnicodeError):
+                pass
+            for _ in q(decode=False):  # keep the queue from filling up with what got in
+                pass
+        q.append("t", "still fine")
+        assert q.pop() == ("me", "t", "still fine")

@@ -28,8 +28,10 @@ namespace pysyncq::python {
 
 namespace {
 
-// The main thread is the only one whose waits must wake for signal handlers.
-unsigned long main_thread_ident = 0;
+// Whether the current wait runs in the thread that handles signals (CPython runs
+// handlers in the main thread of the main interpreter only). Set by wait_without_gil
+// with the GIL held, read by the hook in the same thread without it.
+thread_local bool signals_handled_here = false;
 
 // An indefinite wait in the main thread still wakes this often to run signal handlers,
 // closing the window between the hook's check and the futex sleep (a signal in it does
@@ -101,7 +103,10 @@ Deadline earlier(Deadline a, Deadline b) noexcept { return a.when() <= b.when() 
 // In the main thread the wait is cut into slices, after each of which pending signal
 // handlers run (the hook covers signals that interrupt the sleep itself).
 template <class Wait> bool wait_without_gil(Wait &&wait, Deadline deadline) {
-  const bool main_thread = PyThread_get_thread_ident() == main_thread_ident;
+  // Asked each time (with the GIL): after a fork from another thread, that thread is
+  // the child's main thread.
+  const bool main_thread = _PyOS_IsMainThread() != 0;
+  signals_handled_here = main_thread;
   for (;;) {
     const Deadline slice =
         main_thread ? earlier(deadline, Deadline::after(kSignalCheckInterval)) : deadline;
@@ -134,8 +139,8 @@ template <class Wait> bool wait_without_gil(Wait &&wait, Deadline deadline) {
 // GIL. A signal handler that raises (SIGINT's raises KeyboardInterrupt) aborts the wait;
 // the error stays pending in this thread for wait_without_gil to raise.
 void check_signals_hook() {
-  if (PyThread_get_thread_ident() != main_thread_ident) {
-    return; // CPython runs signal handlers in the main thread only
+  if (!signals_handled_here) {
+    return; // no handler can run in this thread: do not take the GIL for nothing
   }
   py::gil_scoped_acquire gil;
   if (PyErr_CheckSignals() != 0) {
@@ -544,7 +549,6 @@ void add_fast_methods(py::handle type) {
 } // namespace
 
 void bind_queue(py::module_ &module) {
-  main_thread_ident = PyThread_get_thread_ident(); // imports run in the main thread
 
   py::class_<QueueObject> type(module, "Queue", R"doc(
 A handle on a pysyncq queue in shared memory (the C++ core, bound as is).
@@ -586,6 +590,12 @@ there is none, ValueError if the segment is not a compatible queue).
            "returns how many. The core also does this on open and during blocked appends.")
       .def("_set_wait_policy", &Checked<&QueueObject::set_wait_policy>::call,
            py::arg("spin_seconds"))
+      .def("_notify_fd", &Checked<&QueueObject::notify_fd>::call,
+           "The eventfd that asyncio watches (see pysyncq/aio.py).")
+      .def("_arm_for_message", &Checked<&QueueObject::arm_for_message>::call)
+      .def("_arm_for_space", &Checked<&QueueObject::arm_for_space>::call,
+           py::arg("needed_bytes"))
+      .def("_disarm", &Checked<&QueueObject::disarm>::call)
       .def_property_readonly("sender", &Checked<&QueueObject::sender>::call,
                              "This process's sender name, or None when it has not opened "
                              "the queue (or closed it).")

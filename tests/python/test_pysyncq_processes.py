@@ -291,9 +291,20 @@ INTERRUPT_SCRIPT = textwrap.dedent('''
     name, what = sys.argv[1], sys.argv[2]
     q = pysyncq.PySyncQ(name, create=False)
     q.open("victim", filtself=False)
+    if what == "pop-beside-a-thread":  # another thread waits too, on its own handle
+        import threading
+        bg = pysyncq.PySyncQ(name, create=False)
+        bg.open("bg")
+        def wait_in_thread():
+            try:
+                bg.pop(block=True, timer=None)
+            except ValueError:  # closed under it by the main thread, below
+                pass
+        thread = threading.Thread(target=wait_in_thread)
+        thread.start()
     try:
         print("waiting", flush=True)
-        if what == "pop":
+        if what.startswith("pop"):
             q.pop(block=True, timer=None)
         else:
             while True:
@@ -308,11 +319,14 @@ INTERRUPT_SCRIPT = textwrap.dedent('''
     q.append("check", "after the interrupt")
     assert q.pop() == ("victim", "check", "after the interrupt")
     q.close()
+    if what == "pop-beside-a-thread":
+        bg.close()
+        thread.join()
     print("clean", flush=True)
 ''')
 
 
-@pytest.mark.parametrize("what", ["pop", "append"])
+@pytest.mark.parametrize("what", ["pop", "append", "pop-beside-a-thread"])
 def test_ctrl_c_interrupts_an_indefinite_wait_and_leaves_the_queue_usable(
         queue_name, what, tmp_path):
     script = tmp_path / "victim.py"
@@ -325,7 +339,7 @@ def test_ctrl_c_interrupts_an_indefinite_wait_and_leaves_the_queue_usable(
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
         try:
             assert child.stdout.readline() == "waiting\n"
-            wanted = "message" if what == "pop" else "space"
+            wanted = "space" if what == "append" else "message"
             deadline = time.monotonic() + TIMER
             # Poll the queue's own view of the victim until it is asleep in the wait.
             while not any(m.sender == "victim" and m.waiting == wanted
@@ -346,7 +360,7 @@ def test_ctrl_c_interrupts_an_indefinite_wait_and_leaves_the_queue_usable(
                 child.wait()
         assert child.returncode == 0, err
         assert out.splitlines() == ["clean"]
-        assert q.stats().members == 1  # the victim closed; only the holder is left
+        assert q.stats().members == 1  # the victim (and bg) closed; the holder is left
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])

@@ -50,8 +50,8 @@ struct Round {
 // has every survivor's "done". Appends block for a short random time, so dead members
 // that hold back space are reaped by the wait; a Deadlock verdict (all holders blocked)
 // is answered by reading.
-int run_survivor(const Round &round, int index, const Pipe &registered, const Pipe &go) {
-  auto q = Queue::attach(round.name);
+int run_survivor(const Round &round, Queue &q, int index, const Pipe &registered,
+                 const Pipe &go) {
   q.open("s" + std::to_string(index));
   registered.send('r');
   if (!go.expect('g', 30s)) {
@@ -119,8 +119,7 @@ int run_survivor(const Round &round, int index, const Pipe &registered, const Pi
 }
 
 // A victim: random operations until it dies (its armed crash point, or the test's kill).
-int run_victim(const Round &round, int index, const char *crash_point) {
-  auto q = Queue::attach(round.name);
+int run_victim(const Round &round, Queue &q, int index, const char *crash_point) {
   Random rng(round.seed * 131 + static_cast<std::uint64_t>(index));
   if (crash_point != nullptr) {
     arm_crash_point(crash_point);
@@ -174,6 +173,12 @@ TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack
     Round round{rng.next(), guard.name(), 1024 + 8 * rng.below(900), 10 + rng.below(30)};
     auto queue = Queue::create(guard.name(), {.capacity_bytes = round.capacity});
 
+    // Every child attaches before any forks: if the survivors closed before a victim had
+    // attached, the last close would have removed the name under it.
+    std::vector<Queue> handles;
+    for (int i = 0; i < kSurvivors + kVictims; ++i) {
+      handles.push_back(Queue::attach(guard.name()));
+    }
     std::vector<std::unique_ptr<Pipe>> registered;
     std::vector<std::unique_ptr<Pipe>> go;
     std::vector<std::unique_ptr<Child>> survivors;
@@ -181,7 +186,7 @@ TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack
       registered.push_back(std::make_unique<Pipe>());
       go.push_back(std::make_unique<Pipe>());
       survivors.push_back(std::make_unique<Child>(
-          [&, i] { return run_survivor(round, i, *registered[i], *go[i]); }));
+          [&, i] { return run_survivor(round, handles[i], i, *registered[i], *go[i]); }));
     }
     for (int i = 0; i < kSurvivors; ++i) {
       ASSERT_TRUE(registered[i]->expect('r'));
@@ -192,7 +197,7 @@ TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack
       const char *point = rng.chance(60) ? kCrashPoints[rng.below(std::size(kCrashPoints))]
                                          : nullptr;
       victims.push_back(
-          std::make_unique<Child>([&, v, point] { return run_victim(round, v, point); }));
+          std::make_unique<Child>([&, v, point] { return run_victim(round, handles[kSurvivors + v], v, point); }));
       kill_after_us.push_back(rng.below(40'000));
     }
     for (int i = 0; i < kSurvivors; ++i) {

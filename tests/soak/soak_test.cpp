@@ -60,9 +60,7 @@ bool wait_for(const std::function<bool()> &ready, std::chrono::seconds limit) {
   return true;
 }
 
-int run_writer(const std::string &name, int index, std::uint64_t seed, Control &control,
-               const Pipe &report) {
-  auto q = Queue::attach(name);
+int run_writer(Queue &q, int index, std::uint64_t seed, Control &control, const Pipe &report) {
   const std::string sender = "w" + std::to_string(index);
   q.open(sender);
   Random rng(seed);
@@ -168,9 +166,7 @@ bool only_screened_between(const ReaderState &state, std::uint64_t from, std::ui
   return true;
 }
 
-int run_reader(const std::string &name, int index, std::uint64_t seed, Control &control,
-               const Pipe &report) {
-  auto q = Queue::attach(name);
+int run_reader(Queue &q, int index, std::uint64_t seed, Control &control, const Pipe &report) {
   const std::string sender = "r" + std::to_string(index);
   Random rng(seed);
   ReaderState state;
@@ -254,6 +250,13 @@ TEST(Soak, WritersAndReadersWithRandomSizesWaitsScreeningAndReopensLoseAndTearNo
   const auto watchdog = std::chrono::seconds(seconds + 120);
 
   Random rng(seed);
+  // Every child attaches before any forks: a member that closes while no other is
+  // registered removes the name (the last close does), and a child attaching after that
+  // would find nothing. The mapping, inherited, stays valid.
+  std::vector<Queue> handles;
+  for (int i = 0; i < kReaders + kWriters; ++i) {
+    handles.push_back(Queue::attach(guard.name()));
+  }
   std::vector<std::unique_ptr<Pipe>> reports;
   std::vector<std::unique_ptr<Child>> writers;
   std::vector<std::unique_ptr<Child>> readers;
@@ -261,14 +264,16 @@ TEST(Soak, WritersAndReadersWithRandomSizesWaitsScreeningAndReopensLoseAndTearNo
     reports.push_back(std::make_unique<Pipe>());
     const std::uint64_t child_seed = rng.next();
     readers.push_back(std::make_unique<Child>(
-        [&, i, child_seed] { return run_reader(guard.name(), i, child_seed, *control, *reports.back()); },
+        [&, i, child_seed] { return run_reader(handles[i], i, child_seed, *control, *reports.back()); },
         watchdog));
   }
   for (int i = 0; i < kWriters; ++i) {
     reports.push_back(std::make_unique<Pipe>());
     const std::uint64_t child_seed = rng.next();
     writers.push_back(std::make_unique<Child>(
-        [&, i, child_seed] { return run_writer(guard.name(), i, child_seed, *control, *reports.back()); },
+        [&, i, child_seed] {
+          return run_writer(handles[kReaders + i], i, child_seed, *control, *reports.back());
+        },
         watchdog));
   }
   const auto start = std::chrono::steady_clock::now();
@@ -309,6 +314,7 @@ TEST(Soak, WritersAndReadersWithRandomSizesWaitsScreeningAndReopensLoseAndTearNo
   EXPECT_GT(appended, 0U);
   EXPECT_GT(read, 0U);
 
+  handles.clear();
   const Stats stats = queue.stats();
   EXPECT_EQ(stats.members, 0U);
   EXPECT_EQ(stats.used_bytes, 0U);

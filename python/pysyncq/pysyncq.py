@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, MutableSet
 from typing import Any, Optional, Union
 
 from . import _pysyncq
+from .aio import AsyncQueueMixin
 
 __all__ = ["PySyncQ", "ScreenSet", "QueueStats", "MemberStats", "PAGE_SIZE", "START_METHODS"]
 
@@ -236,7 +237,7 @@ _OWN_ATTRIBUTES = frozenset(
     {"_start", "_create", "_auto_screened", "_wait"})
 
 
-class PySyncQ(_pysyncq.Queue):
+class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     """PySyncQ(name=None, create=True, size=<page size>, start=None)
 
     A broadcast synchronisation queue in shared memory. Every process that calls open()

@@ -549,6 +549,7 @@ void add_fast_methods(py::handle type) {
 } // namespace
 
 void bind_queue(py::module_ &module) {
+
   py::class_<QueueObject> type(module, "Queue", R"doc(
 A handle on a pysyncq queue in shared memory (the C++ core, bound as is).
 
@@ -589,6 +590,12 @@ there is none, ValueError if the segment is not a compatible queue).
            "returns how many. The core also does this on open and during blocked appends.")
       .def("_set_wait_policy", &Checked<&QueueObject::set_wait_policy>::call,
            py::arg("spin_seconds"))
+      .def("_notify_fd", &Checked<&QueueObject::notify_fd>::call,
+           "The eventfd that asyncio watches (see pysyncq/aio.py).")
+      .def("_arm_for_message", &Checked<&QueueObject::arm_for_message>::call)
+      .def("_arm_for_space", &Checked<&QueueObject::arm_for_space>::call,
+           py::arg("needed_bytes"))
+      .def("_disarm", &Checked<&QueueObject::disarm>::call)
       .def_property_readonly("sender", &Checked<&QueueObject::sender>::call,
                              "This process's sender name, or None when it has not opened "
                              "the queue (or closed it).")

@@ -29,6 +29,12 @@ public:
   pybind11::list screen_items(int which);
   void screen_clear(int which);
 
+  // asyncio (pysyncq/aio.py): the handle's event-loop fd and its arming.
+  int notify_fd() { return usable().notify_fd(); }
+  void arm_for_message() { usable().arm_for_message(); }
+  void arm_for_space(std::uint64_t needed_bytes) { usable().arm_for_space(needed_bytes); }
+  void disarm() { queue_.disarm(); }
+
   pybind11::dict stats();
   std::uint32_t reap();
   void set_wait_policy(double spin_seconds);

@@ -341,15 +341,22 @@ void run_pingpong(const Options &options, std::string_view contender, std::size_
                   std::function<void()> after = {}) {
   Shared<PingPongState> state;
   const int iterations = options.pingpong_iterations();
-  const int warmup = iterations / 10;
+  // Warm-up: a tenth of the iterations and at least 0.2 s, so that every page a peer
+  // cycles through (a queue's whole ring, say) has been touched before timing starts;
+  // a first touch is a page fault of a microsecond or more.
+  const int min_warmup = iterations / 10;
+  const auto warmup_time = std::chrono::milliseconds(200);
   const pid_t child = fork_child([&] {
     pin_to_cpu(options, 1);
     auto side = make_child();
     state->ready.arrive_and_wait(2);
     std::vector<char> buffer(std::max<std::size_t>(size, 1) + 64);
-    for (int i = 0; i < warmup + iterations; ++i) {
+    for (;;) { // echo until the parent's end-marked payload (echoed too)
       const std::size_t n = side.recv(buffer.data());
       side.send(buffer.data(), n);
+      if (n > 0 && buffer[0] == kEndMark) {
+        break;
+      }
     }
   });
   pin_to_cpu(options, 0);
@@ -360,19 +367,27 @@ void run_pingpong(const Options &options, std::string_view contender, std::size_
     state->ready.arrive_and_wait(2);
     std::vector<char> payload = make_payload(size, kDataMark);
     std::vector<char> buffer(payload.size() + 64);
-    for (int i = 0; i < warmup + iterations; ++i) {
-      const auto start = Clock::now();
+    const auto round_trip = [&] {
       side.send(payload.data(), payload.size());
       const std::size_t n = side.recv(buffer.data());
-      const auto end = Clock::now();
       if (n != payload.size()) {
         die(std::string(contender) + ": echo of " + std::to_string(payload.size()) +
             " bytes came back as " + std::to_string(n));
       }
-      if (i >= warmup) {
-        one_way_us.push_back(std::chrono::duration<double, std::micro>(end - start).count() / 2);
-      }
+    };
+    const auto warmup_start = Clock::now();
+    for (int i = 0; i < min_warmup || Clock::now() - warmup_start < warmup_time; ++i) {
+      round_trip();
     }
+    for (int i = 0; i < iterations; ++i) {
+      const auto start = Clock::now();
+      round_trip();
+      const auto end = Clock::now();
+      one_way_us.push_back(std::chrono::duration<double, std::micro>(end - start).count() / 2);
+    }
+    payload[0] = kEndMark;
+    side.send(payload.data(), payload.size());
+    (void)side.recv(buffer.data());
     if (!wait_children({child})) {
       die(std::string(contender) + ": pingpong child failed");
     }

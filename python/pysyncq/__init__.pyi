@@ -1,12 +1,12 @@
 """Type stubs of the pysyncq package: the original pysyncq's PySyncQ API, plus extras.
 
 Extras beyond the guide are keyword-only (PySyncQ(..., max_members=, mode=, wait=)) or
-new names (stats(), set_wait_policy(), reap(), is_open, closed, QueueFull, Deadlock,
-list_queues, unlink).
+new names (stats(), set_wait_policy(), reap(), apop(), aappend(), aiter(), is_open, closed,
+QueueFull, Deadlock, list_queues, unlink).
 """
 
 import dataclasses
-from collections.abc import Iterable, Iterator, MutableSet
+from collections.abc import AsyncIterator, Iterable, Iterator, MutableSet
 from typing import Any, Literal, Optional, Union, overload
 
 from ._pysyncq import Deadlock as Deadlock
@@ -115,5 +115,14 @@ class PySyncQ:
     def __enter__(self) -> "PySyncQ": ...
     def __exit__(self, *exc_info: object) -> None: ...
     def stats(self) -> QueueStats: ...
+    # asyncio (pysyncq/aio.py): awaitable pop and append on the handle's event-loop fd.
+    async def apop(self, timer: Optional[float] = None,
+                   decode: bool = True) -> Optional[Any]:
+        """Awaits the next unread, unscreened message; None when timer (seconds) expires."""
+    async def aappend(self, msgtype: _Bytesish = "", msg: _Bytesish = "",
+                      timer: Optional[float] = 0.5) -> None:
+        """Appends, awaiting space; MemoryError when timer expires or it can never fit."""
+    def aiter(self, decode: bool = True) -> AsyncIterator[Any]:
+        """Yields messages as they arrive, until the task is cancelled."""
     def set_wait_policy(self, wait: _WaitPolicy) -> None: ...
     def reap(self) -> int: ...

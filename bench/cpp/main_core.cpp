@@ -14,8 +14,10 @@ int main(int argc, char **argv) {
                            : "not pinned",
                options.quick ? "quick" : "full");
   bench::bench_memcpy(options);
-  bench::bench_floors(options);
-  bench::bench_pysyncq(options);
+  for (const std::size_t size : options.latency_sizes()) {
+    bench::bench_floors_at(options, size);
+    bench::bench_pysyncq_at(options, size);
+  }
   bench::bench_spin_ring_fanout(options);
   bench::bench_pysyncq_fanout(options);
   return 0;

@@ -222,9 +222,11 @@ private:
 
 } // namespace floors
 
-inline void bench_floors(const Options &options) {
+// The floors' ping-pongs at one size (main_core interleaves them with ours per size, so
+// that a change of the machine's state during the run hits every contender alike).
+inline void bench_floors_at(const Options &options, std::size_t size) {
   using namespace floors;
-  for (const std::size_t size : options.latency_sizes()) {
+  {
     if (options.wants("futex")) {
       Shared<SlotPair> pair;
       run_pingpong(

@@ -90,12 +90,12 @@ inline std::vector<PolicyVariant> pysyncq_variants() {
           {"pysyncq-spin", pysyncq::WaitPolicy::spin_only()}};
 }
 
-inline void bench_pysyncq(const Options &options) {
+inline void bench_pysyncq_at(const Options &options, std::size_t size) {
   for (const PolicyVariant &variant : pysyncq_variants()) {
     if (!options.wants(variant.contender)) {
       continue;
     }
-    for (const std::size_t size : options.latency_sizes()) {
+    {
       PysyncqRun run(1 << 20);
       run_pingpong(
           options, variant.contender, size,

@@ -1,11 +1,14 @@
 #include "nats/client.hpp"
 
+#include "nats/inherited_sockets.hpp"
+
 #include "platform/liveness.hpp"
 #include "pysyncq/errors.hpp"
 
 #include <nats/nats.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -94,6 +97,20 @@ jsOptions api_options() {
 
 std::int64_t nanoseconds(std::chrono::nanoseconds duration) { return duration.count(); }
 
+// After connecting and after each reconnect: so that forked children close their copy.
+void remember_connection_socket(natsConnection *connection) {
+  char *ip = nullptr;
+  int port = 0;
+  if (natsConnection_GetLocalIPAndPort(connection, &ip, &port) == NATS_OK) {
+    remember_socket(connection, port);
+  }
+  std::free(ip);
+}
+
+void on_reconnected(natsConnection *connection, void * /*closure*/) {
+  remember_connection_socket(connection);
+}
+
 } // namespace
 
 // --- Client ---
@@ -122,6 +139,9 @@ Client::Client(const Address &address) : generation_(platform::fork_generation()
     status = natsOptions_SetSendAsap(options, true); // latency: no batching of acks
   }
   if (status == NATS_OK) {
+    status = natsOptions_SetReconnectedCB(options, &on_reconnected, nullptr);
+  }
+  if (status == NATS_OK) {
     status = natsConnection_Connect(&connection_, options);
   }
   natsOptions_Destroy(options);
@@ -129,9 +149,11 @@ Client::Client(const Address &address) : generation_(platform::fork_generation()
     throw_nats_error("cannot connect to the NATS server of '" + url_ + "'", status,
                      static_cast<jsErrCode>(0));
   }
+  remember_connection_socket(connection_);
   jsOptions js_options = api_options();
   status = natsConnection_JetStream(&jetstream_, connection_, &js_options);
   if (status != NATS_OK) {
+    forget_socket(connection_);
     natsConnection_Destroy(connection_);
     throw_nats_error("JetStream context for '" + url_ + "'", status, static_cast<jsErrCode>(0));
   }
@@ -141,6 +163,7 @@ Client::~Client() {
   if (!owned_here()) {
     return; // the parent's objects: see the header
   }
+  forget_socket(connection_);
   jsCtx_Destroy(jetstream_);
   natsConnection_Destroy(connection_);
 }

@@ -260,6 +260,53 @@ TEST_F(NatsQueue, a_killed_reader_is_dropped_and_its_messages_freed_within_the_l
   queue.close();
 }
 
+// The server drops a member when its connection closes; a forked child must not keep
+// its parent's connection open, or a killed parent would stay a member while it lives.
+TEST_F(NatsQueue, a_killed_member_is_dropped_while_its_forked_children_live_on) {
+  const std::string url = fresh("orphan");
+  constexpr auto kLiveness = 1s;
+  Queue queue = Queue::create(url, {.capacity_bytes = 1 << 20, .liveness = kLiveness});
+  queue.open("observer");
+  Pipe ready;
+  Pipe grandchild_pid;
+  Child parent([&] {
+    Queue mine = Queue::attach(url);
+    mine.open("doomed parent");
+    Child *grandchild = new Child([&] { // never destroyed: the parent dies first
+      ::pause();
+      return 0;
+    });
+    grandchild_pid.send_text(std::to_string(grandchild->pid()));
+    ready.send('R');
+    ::pause();
+    return 0;
+  });
+  std::string line;
+  ASSERT_TRUE(grandchild_pid.receive_line(line, 20s));
+  const pid_t grandchild = std::stoi(line);
+  ASSERT_TRUE(ready.expect('R'));
+  for (int k = 0; k < 50; ++k) {
+    queue.append("t", "held by the parent");
+  }
+  for (int k = 0; k < 50; ++k) {
+    ASSERT_TRUE(queue.pop(Deadline::after(10s)));
+  }
+  ASSERT_GT(queue.stats().used_bytes, 0U);
+  parent.kill_and_wait();
+  const auto freed = eventually(
+      [&] {
+        const pysyncq::Stats stats = queue.stats();
+        return stats.used_bytes == 0 && stats.members == 1;
+      },
+      10s);
+  const bool grandchild_alive = ::kill(grandchild, 0) == 0;
+  ::kill(grandchild, SIGKILL); // reparented to init, which reaps it
+  ASSERT_TRUE(grandchild_alive) << "the check must run while the child lives";
+  ASSERT_TRUE(freed) << "the forked child kept its dead parent's member alive";
+  EXPECT_LE(*freed, kLiveness + 1s) << "freed after " << freed->count() << " ms";
+  queue.close();
+}
+
 TEST_F(NatsQueue, the_last_close_deletes_the_queue) {
   const std::string url = fresh("last");
   Queue queue = Queue::create(url, {.capacity_bytes = 1 << 16});

@@ -12,6 +12,8 @@
 #include "nats/inbox.hpp"
 #include "nats/wire.hpp"
 
+#include <nats/nats.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -20,10 +22,6 @@
 #include <string_view>
 #include <vector>
 
-// nats.c types, kept out of every other header.
-struct __natsConnection;
-struct __natsSubscription;
-struct __jsCtx;
 
 namespace pysyncq::nats {
 
@@ -106,11 +104,11 @@ public:
   /// Acknowledges a delivery (fire and forget; buffered across a reconnect).
   void ack(const std::string &reply);
 
-  __natsConnection *connection() const noexcept { return connection_; }
+  natsConnection *connection() const noexcept { return connection_; }
 
 private:
-  __natsConnection *connection_ = nullptr;
-  __jsCtx *jetstream_ = nullptr;
+  natsConnection *connection_ = nullptr;
+  jsCtx *jetstream_ = nullptr;
   std::uint64_t generation_ = 0;
   std::string url_;
 };
@@ -128,7 +126,7 @@ public:
   struct Context;
 
 private:
-  __natsSubscription *subscription_ = nullptr;
+  natsSubscription *subscription_ = nullptr;
   Context *context_ = nullptr; // freed by the on-complete callback
   std::uint64_t generation_ = 0;
 };
@@ -145,7 +143,7 @@ public:
   bool wait(std::chrono::milliseconds timeout);
 
 private:
-  __natsSubscription *subscription_ = nullptr;
+  natsSubscription *subscription_ = nullptr;
   std::uint64_t generation_ = 0;
 };
 

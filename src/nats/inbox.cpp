@@ -2,7 +2,7 @@
 
 namespace pysyncq::nats {
 
-Inbox::Added Inbox::add(Delivery delivery) {
+Inbox::Added Inbox::add(Delivery &&delivery) {
   {
     std::lock_guard lock(mutex_);
     if (started_ && delivery.sequence < next_) {

@@ -40,7 +40,7 @@ public:
     kAckAgain,  // a copy of one consumed already: ack it again (the first ack was lost)
   };
   /// Delivery thread. Thread-safe.
-  Added add(Delivery delivery);
+  Added add(Delivery &&delivery);
   /// Once the member's consumer exists: the first sequence it delivers. Until then
   /// nothing is handed out (deliveries may arrive before the consumer's creation returns).
   void start_at(std::uint64_t first_sequence);

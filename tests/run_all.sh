@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs every suite that `make test` promises, after `make build`: C++ tests (ctest),
 # Python tests (pytest), then the C++ tests again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and finally checks that no test left a segment in /dev/shm.
+# UndefinedBehaviorSanitizer, the stress under ThreadSanitizer, the fuzzers for a bounded
+# time, and finally checks that no test left a segment in /dev/shm.
+# PYSYNCQ_TORTURE=1 (make torture): 1000 random-kill rounds, 60 s soaks, 120 s per fuzzer.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=/usr/bin/python3
 JOBS=$(nproc)
 failed=()
 
-leftovers() { ls /dev/shm 2>/dev/null | grep -E '^pysyncq-test-' || true; }
+leftovers() { ls /dev/shm 2>/dev/null | grep -E '^pysyncq-(test|fuzz)-' || true; }
 before=$(leftovers)
 
 echo "== C++ tests (build/)"
@@ -26,6 +28,47 @@ if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
     cmake --build build-asan -j "$JOBS" >/dev/null &&
     ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j "$JOBS"; } \
     || failed+=("sanitizers")
+
+  # ThreadSanitizer on the multi-threaded, multi-process stress (the soak program: each
+  # writer process runs an appending and a popping thread on one handle). halt_on_error:
+  # a child that sees a race dies with 66 at once (children end with _exit, so a report
+  # would otherwise not change their exit status); the grep is a second net. setarch -R:
+  # gcc 12's TSAN cannot map its shadow under this kernel's 28 bits of mmap randomness.
+  # No suppressions.
+  echo "== multi-threaded, multi-process stress under ThreadSanitizer (build-tsan/)"
+  tsan_log=$(mktemp)
+  { cmake -S . -B build-tsan -G "Unix Makefiles" -DPYSYNCQ_SANITIZE=thread \
+      -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    cmake --build build-tsan -j "$JOBS" --target soak_test >/dev/null &&
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+    PYSYNCQ_SOAK_SECONDS="${PYSYNCQ_TSAN_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 60 || echo 5)}" \
+      setarch "$(uname -m)" -R build-tsan/tests/soak/soak_test 2>&1 | tee "$tsan_log" |
+      grep -E '^soak:|OK|FAILED|ThreadSanitizer' &&
+    [ "${PIPESTATUS[0]}" = 0 ] && ! grep -q 'WARNING: ThreadSanitizer' "$tsan_log"; } \
+    || { tail -n 60 "$tsan_log"; failed+=("tsan"); }
+  rm -f "$tsan_log"
+
+  # libFuzzer: attaching to hostile segments and decoding hostile records, each for a
+  # bounded time (PYSYNCQ_FUZZ_SECONDS, default 20; 120 under torture), starting from the
+  # shipped corpus (fuzz/corpus/, read only) plus what earlier runs found (build-fuzz/).
+  if command -v clang++ >/dev/null; then
+    echo "== fuzzing (build-fuzz/, clang++ -fsanitize=fuzzer,address,undefined)"
+    fuzz_seconds=${PYSYNCQ_FUZZ_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 120 || echo 20)}
+    if cmake -S . -B build-fuzz -G "Unix Makefiles" -DCMAKE_CXX_COMPILER=clang++ \
+         -DPYSYNCQ_PYTHON=OFF -DBUILD_TESTING=OFF >/dev/null &&
+       cmake --build build-fuzz -j "$JOBS" --target fuzz_attach fuzz_record >/dev/null; then
+      for target in attach record; do
+        mkdir -p "build-fuzz/corpus/$target"
+        (cd build-fuzz && "./fuzz/fuzz_$target" -max_total_time="$fuzz_seconds" -timeout=10 \
+           -rss_limit_mb=2048 -print_final_stats=1 "corpus/$target" "../fuzz/corpus/$target" \
+           >"fuzz-$target.log" 2>&1) \
+          && echo "fuzz_$target: $(grep -E 'stat::number_of_executed_units' "build-fuzz/fuzz-$target.log" | awk '{print $2}') runs, clean" \
+          || { tail -n 40 "build-fuzz/fuzz-$target.log"; failed+=("fuzz_$target"); }
+      done
+    else
+      failed+=("fuzz-build")
+    fi
+  fi
 fi
 
 after=$(leftovers)

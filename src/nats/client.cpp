@@ -302,6 +302,22 @@ bool Client::delete_member(const std::string &stream, const std::string &consume
   return true;
 }
 
+bool Client::member_exists(const std::string &stream, const std::string &consumer) const {
+  jsConsumerInfo *info = nullptr;
+  jsOptions options = api_options();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus status =
+      js_GetConsumerInfo(&info, jetstream_, stream.c_str(), consumer.c_str(), &options, &code);
+  if (status == NATS_OK) {
+    jsConsumerInfo_Destroy(info);
+    return true;
+  }
+  if (status == NATS_NOT_FOUND || code == JSConsumerNotFoundErr || code == JSStreamNotFoundErr) {
+    return false;
+  }
+  return true; // cannot tell now (a reconnect, an election): assume it is still there
+}
+
 std::vector<MemberFacts> Client::members(const std::string &stream) const {
   jsConsumerInfoList *list = nullptr;
   jsOptions options = api_options();

@@ -92,6 +92,8 @@ public:
   /// stream's consumer limit, SyscallError(ENOENT) when the stream is gone.
   std::uint64_t add_member(const MemberSpec &spec);
   bool delete_member(const std::string &stream, const std::string &consumer);
+  /// False when the server no longer has the member (it dropped it after the liveness).
+  bool member_exists(const std::string &stream, const std::string &consumer) const;
   std::vector<MemberFacts> members(const std::string &stream) const;
 
   /// Publishes with a JetStream acknowledgement. kFull when the stream refused it for

@@ -133,13 +133,7 @@ public:
       }
     }
     if (was_open) {
-      delivery_.reset(); // no more deliveries; then the member itself goes
-      inbox_->close();
-      inbox_.reset();
-      open_.store(false, std::memory_order_release);
-      sender_.clear();
-      const std::string consumer = std::move(consumer_);
-      consumer_.clear();
+      const std::string consumer = drop_registration();
       if (client != nullptr) {
         try {
           (void)client->delete_member(address_.stream, consumer);
@@ -298,11 +292,16 @@ public:
 
   bool wait_for_message(Deadline deadline) override {
     std::shared_ptr<nats::Inbox> inbox;
+    nats::Client *client = nullptr;
+    std::string consumer;
     {
       std::lock_guard local(mutex_);
       require_open();
       inbox = inbox_;
+      client = client_.get();
+      consumer = consumer_;
     }
+    Deadline next_presence_check = Deadline::after(facts_.liveness);
     for (;;) {
       if (inbox->wait(Clock::now())) {
         return true;
@@ -314,9 +313,25 @@ public:
       if (inbox->wait(earlier(deadline, Deadline::after(kMessageSlice)).when())) {
         return true;
       }
-      std::lock_guard local(mutex_);
-      if (!is_open_here() || inbox_ != inbox) {
-        throw NotOpen("queue '" + address_.url + "' was closed by this process during the wait");
+      {
+        std::lock_guard local(mutex_);
+        if (!is_open_here() || inbox_ != inbox) {
+          throw NotOpen("queue '" + address_.url + "' was closed by this process during the wait");
+        }
+      }
+      // A process cut off from the server for longer than the liveness has been dropped:
+      // say so instead of waiting for messages that will never come.
+      if (next_presence_check.has_passed()) {
+        if (!client->member_exists(address_.stream, consumer)) {
+          std::lock_guard local(mutex_);
+          if (is_open_here() && inbox_ == inbox) {
+            (void)drop_registration(); // so that open() works again
+          }
+          throw NotOpen("the server dropped this process's registration in queue '" +
+                        address_.url + "' (its connection was gone for longer than the "
+                        "liveness); open() it again");
+        }
+        next_presence_check = Deadline::after(facts_.liveness);
       }
     }
   }
@@ -404,6 +419,19 @@ private:
       client_ = std::make_unique<nats::Client>(address_);
     }
     return *client_;
+  }
+
+  // Under mutex_: forgets this process's registration here (no more deliveries, waiters
+  // woken); returns its consumer name, for the caller to delete on the server.
+  std::string drop_registration() {
+    delivery_.reset();
+    inbox_->close();
+    inbox_.reset();
+    open_.store(false, std::memory_order_release);
+    sender_.clear();
+    std::string consumer = std::move(consumer_);
+    consumer_.clear();
+    return consumer;
   }
 
   // Under mutex_.

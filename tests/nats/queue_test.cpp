@@ -7,6 +7,7 @@
 #include <pysyncq/queue.hpp>
 
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 
 #include <csignal>
 #include <functional>
@@ -304,6 +305,45 @@ TEST_F(NatsQueue, a_killed_member_is_dropped_while_its_forked_children_live_on) 
   ASSERT_TRUE(grandchild_alive) << "the check must run while the child lives";
   ASSERT_TRUE(freed) << "the forked child kept its dead parent's member alive";
   EXPECT_LE(*freed, kLiveness + 1s) << "freed after " << freed->count() << " ms";
+  queue.close();
+}
+
+namespace {
+// Deletes every member of a queue behind its back, as the server does to a member whose
+// connection has been gone for the liveness.
+void delete_members_on_the_server(const std::string &url) {
+  const std::string servers = url.substr(0, url.rfind('/'));
+  const std::string stream = "PYSYNCQ_" + url.substr(url.rfind('/') + 1);
+  natsConnection *connection = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&connection, servers.c_str()), NATS_OK);
+  jsCtx *js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
+  jsConsumerInfoList *list = nullptr;
+  ASSERT_EQ(js_Consumers(&list, js, stream.c_str(), nullptr, nullptr), NATS_OK);
+  for (int index = 0; index < list->Count; ++index) {
+    EXPECT_EQ(js_DeleteConsumer(js, stream.c_str(), list->List[index]->Name, nullptr, nullptr),
+              NATS_OK);
+  }
+  jsConsumerInfoList_Destroy(list);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(connection);
+}
+} // namespace
+
+TEST_F(NatsQueue, a_member_the_server_dropped_is_told_so_and_may_open_again) {
+  const std::string url = fresh("dropped");
+  Queue queue = Queue::create(url, {.capacity_bytes = 1 << 16, .liveness = 500ms});
+  queue.open("dropped");
+  delete_members_on_the_server(url);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW((void)queue.pop(Deadline::after(30s)), pysyncq::NotOpen);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  EXPECT_FALSE(queue.is_open());
+  queue.open("again");
+  queue.append("t", "back");
+  auto message = queue.pop(Deadline::after(10s));
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->body, "back");
   queue.close();
 }
 

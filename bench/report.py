@@ -353,6 +353,9 @@ def plot(res, path):
               file=sys.stderr)
         return
     fig, axes = plt.subplots(2, 2, figsize=(13, 9.5))
+    names = sorted({r["contender"] for r in res.data})
+    palette = plt.get_cmap("tab20")
+    color = {name: palette(i % 20) for i, name in enumerate(names)}
     panels = [
         (axes[0][0], "python", "echo", PY_ORDER, "Python echo, 8 processes"),
         (axes[0][1], "cpp", "pingpong", CPP_ORDER, "C++ ping-pong, 2 pinned processes"),
@@ -365,7 +368,7 @@ def plot(res, path):
             if points:
                 style = "o-" if c.startswith("pysyncq") else "s--"
                 ax.plot([p[0] for p in points], [p[1] for p in points], style, label=c,
-                        linewidth=2.2 if c == "pysyncq" else 1.2)
+                        color=color[c], linewidth=2.2 if c == "pysyncq" else 1.2)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("message size (bytes)")
@@ -383,7 +386,7 @@ def plot(res, path):
                                 and r["contender"] == c and r["size"] == size)
                 if points:
                     ax.plot([p[0] for p in points], [p[1] for p in points], "o" + style,
-                            label=f"{c} {size_label(size)}",
+                            label=f"{c} {size_label(size)}", color=color[c],
                             linewidth=2.2 if c == "pysyncq" else 1.2)
         ax.set_yscale("log")
         ax.set_xlabel("readers")

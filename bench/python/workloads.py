@@ -110,9 +110,15 @@ def run_echo(peer, nprocs, size, budget, min_samples, max_samples, pinned):
             samples.append((clock() - start) / 2000.0)
         gc.enable()
         hub.stop()
+        # Keep draining while the children finish: a child whose last echoes are still
+        # in flight (a multiprocessing.Queue feeder thread, a full pipe) cannot exit
+        # until the parent reads them.
+        give_up = time.monotonic() + 60
+        while any(child.is_alive() for child in children) and time.monotonic() < give_up:
+            hub.drain()
+            for child in children:
+                child.join(0.01)
         hub.close()
-        for child in children:
-            child.join(60)
         if any(child.exitcode != 0 for child in children):
             raise RuntimeError(f"echo: a child failed (exit codes "
                                f"{[child.exitcode for child in children]})")

@@ -108,6 +108,12 @@ start_roudi() {
 
 mkdir -p "$OUT"
 : >"$RAW"
+if [ ! -x "$BUILD/bench/pysyncq_bench" ] && [ -f "$BUILD/CMakeCache.txt" ]; then
+  # A build directory configured before bench/ existed: configure it again (the top-level
+  # CMakeLists.txt adds bench/ only when it finds it at configure time) and build.
+  say "no $BUILD/bench/pysyncq_bench yet: re-configuring $BUILD to pick up bench/"
+  cmake -S "$ROOT" -B "$BUILD" >/dev/null && cmake --build "$BUILD" -j "$(nproc)" >/dev/null
+fi
 if [ ! -x "$BUILD/bench/pysyncq_bench" ]; then
   say "no $BUILD/bench/pysyncq_bench: build first (make build, or BUILD=<your build dir>)"
   exit 1

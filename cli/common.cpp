@@ -193,8 +193,7 @@ std::string stats_json(const pysyncq::Stats &stats, bool member_list) {
              ", \"alive\": " + boolean(member.alive) +
              ", \"unread_messages\": " + number(member.unread_messages) +
              ", \"unread_bytes\": " + number(member.unread_bytes) +
-             ", \"waiting\": " + json_string(waiting_name(member.waiting)) +
-             ", \"waiting_ns\": " +
+             ", \"waiting\": " + json_string(waiting_name(member.waiting)) + ", \"waiting_ns\": " +
              number(member.waiting == pysyncq::MemberStats::Waiting::kNo
                         ? 0
                         : static_cast<std::uint64_t>(member.waiting_for.count())) +
@@ -327,7 +326,8 @@ void write_stdout(std::string_view bytes, bool interruptible) {
       if (errno == EPIPE) {
         throw BrokenPipe();
       }
-      throw Failure(std::string("cannot write to standard output: ") + std::generic_category().message(errno));
+      throw Failure(std::string("cannot write to standard output: ") +
+                    std::generic_category().message(errno));
     }
     bytes.remove_prefix(static_cast<std::size_t>(written));
   }
@@ -341,7 +341,8 @@ std::uint64_t parse_size(const std::string &text) {
     ++digits;
   }
   if (digits == 0) {
-    throw CLI::ValidationError("--size", "'" + text + "' is not a size in bytes (e.g. 4096, 64K, 1M)");
+    throw CLI::ValidationError("--size",
+                               "'" + text + "' is not a size in bytes (e.g. 4096, 64K, 1M)");
   }
   std::string unit = text.substr(digits);
   std::transform(unit.begin(), unit.end(), unit.begin(),
@@ -374,14 +375,13 @@ std::uint64_t parse_size(const std::string &text) {
 }
 
 unsigned parse_mode(const std::string &text) {
-  if (text.empty() || text.size() > 4 ||
-      text.find_first_not_of("01234567") != std::string::npos) {
+  if (text.empty() || text.size() > 4 || text.find_first_not_of("01234567") != std::string::npos) {
     throw CLI::ValidationError("--mode", "'" + text + "' is not an octal mode like 0660");
   }
   const unsigned mode = static_cast<unsigned>(std::stoul(text, nullptr, 8));
   if (mode > 0777) {
-    throw CLI::ValidationError("--mode", "'" + text +
-                                             "' has bits beyond 0777 (setuid, setgid, sticky)");
+    throw CLI::ValidationError("--mode",
+                               "'" + text + "' has bits beyond 0777 (setuid, setgid, sticky)");
   }
   return mode;
 }

@@ -40,11 +40,11 @@ int run_create(const CreateOptions &options) {
 
 Command add_create(CLI::App &parent) {
   auto options = std::make_shared<CreateOptions>();
-  CLI::App *app = parent.add_subcommand(
-      "create", "Create an empty queue");
-  app->footer(wrap("Creates queue NAME with no members. Processes then attach and open it; the last "
-              "member to close it unlinks it (until then it stays, or `syncq rm` removes it). "
-              "The capacity is rounded up to a multiple of 8 bytes."));
+  CLI::App *app = parent.add_subcommand("create", "Create an empty queue");
+  app->footer(
+      wrap("Creates queue NAME with no members. Processes then attach and open it; the last "
+           "member to close it unlinks it (until then it stays, or `syncq rm` removes it). "
+           "The capacity is rounded up to a multiple of 8 bytes."));
   app->add_option("NAME", options->name, "Queue name (as in /dev/shm)")->required();
   app->add_option("-s,--size", options->size,
                   "Bytes of message storage: 4096, 64K, 1M, 2G (K/M/G are powers of 1024)")

@@ -39,9 +39,9 @@ int run_ls(const LsOptions &options) {
     return status;
   }
   using Align = Table::Align;
-  Table table({"NAME", "CAPACITY", "USED", "MESSAGES", "MEMBERS", "DEAD"},
-              {Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight,
-               Align::kRight});
+  Table table(
+      {"NAME", "CAPACITY", "USED", "MESSAGES", "MEMBERS", "DEAD"},
+      {Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight, Align::kRight});
   for (const pysyncq::Stats &stats : found) {
     table.add({escape_text(stats.name), std::to_string(stats.capacity_bytes),
                std::to_string(stats.used_bytes), std::to_string(stats.queued_messages),
@@ -55,11 +55,11 @@ int run_ls(const LsOptions &options) {
 
 Command add_ls(CLI::App &parent) {
   auto options = std::make_shared<LsOptions>();
-  CLI::App *app = parent.add_subcommand(
-      "ls", "List every queue in /dev/shm with its usage and members");
+  CLI::App *app =
+      parent.add_subcommand("ls", "List every queue in /dev/shm with its usage and members");
   app->footer(wrap("One line per pysyncq queue: name, capacity and used bytes, messages queued, "
-              "members registered (dead ones included) and dead members not yet reaped. Other "
-              "shared memory segments are ignored. Never registers, reaps or removes."));
+                   "members registered (dead ones included) and dead members not yet reaped. Other "
+                   "shared memory segments are ignored. Never registers, reaps or removes."));
   app->add_flag("--json", options->json,
                 "Print a JSON array of objects, one per queue (keys in docs/cli.md)");
   return {app, [options] { return run_ls(*options); }};

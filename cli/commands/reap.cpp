@@ -26,12 +26,12 @@ int run_reap(const ReapOptions &options) {
 
 Command add_reap(CLI::App &parent) {
   auto options = std::make_shared<ReapOptions>();
-  CLI::App *app = parent.add_subcommand(
-      "reap", "Reap dead members now, freeing the space they hold back");
+  CLI::App *app =
+      parent.add_subcommand("reap", "Reap dead members now, freeing the space they hold back");
   app->footer(wrap("Reaps the dead members of queue NAME (members whose process is gone), freeing "
-              "the space of the messages they had not read, and prints how many. Does not "
-              "register, and never unlinks the queue. Opening a queue and waiting for space "
-              "also reap."));
+                   "the space of the messages they had not read, and prints how many. Does not "
+                   "register, and never unlinks the queue. Opening a queue and waiting for space "
+                   "also reap."));
   app->add_option("NAME", options->name, "Queue name (as in /dev/shm)")->required();
   app->add_flag("-q,--quiet", options->quiet, "Print nothing on success");
   return {app, [options] { return run_reap(*options); }};

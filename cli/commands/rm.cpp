@@ -22,8 +22,8 @@ void remove_one(const std::string &name, bool force) {
     for (const int pid : live) {
       pids += (pids.empty() ? "" : ", ") + std::to_string(pid);
     }
-    throw Failure("queue '" + name + "' has " + count_of(live.size(), "live member") +
-                  " (pid " + pids + "); not removed (--force removes it anyway)");
+    throw Failure("queue '" + name + "' has " + count_of(live.size(), "live member") + " (pid " +
+                  pids + "); not removed (--force removes it anyway)");
   }
   pysyncq::Queue::unlink(name);
 }
@@ -48,11 +48,12 @@ Command add_rm(CLI::App &parent) {
   auto options = std::make_shared<RmOptions>();
   CLI::App *app = parent.add_subcommand(
       "rm", "Unlink queues (refuses while live members are registered, unless --force)");
-  app->footer(wrap("Removes the names from /dev/shm. Refuses a queue while live processes are "
-              "registered, unless --force; dead members do not count. Processes still "
-              "attached go on using the removed segment; its memory is freed when the last one "
-              "unmaps it. Segments that are not pysyncq queues are refused. With several "
-              "names, each is tried and the exit status is 1 if any failed."));
+  app->footer(
+      wrap("Removes the names from /dev/shm. Refuses a queue while live processes are "
+           "registered, unless --force; dead members do not count. Processes still "
+           "attached go on using the removed segment; its memory is freed when the last one "
+           "unmaps it. Segments that are not pysyncq queues are refused. With several "
+           "names, each is tried and the exit status is 1 if any failed."));
   app->add_option("NAME", options->names, "Queue names (as in /dev/shm)")->required();
   app->add_flag("-f,--force", options->force, "Remove even while live members are registered");
   return {app, [options] { return run_rm(*options); }};

@@ -52,8 +52,8 @@ pysyncq::Deadline deadline_of(const SendOptions &options, bool timeout_given) {
     return pysyncq::Deadline::never();
   }
   const double seconds = std::stod(options.timeout); // validated at parse time
-  return pysyncq::Deadline::after(std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::duration<double>(seconds)));
+  return pysyncq::Deadline::after(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds)));
 }
 
 int run_send(const SendOptions &options, bool timeout_given) {
@@ -89,8 +89,7 @@ int run_send(const SendOptions &options, bool timeout_given) {
 
 Command add_send(CLI::App &parent) {
   auto options = std::make_shared<SendOptions>();
-  CLI::App *app = parent.add_subcommand(
-      "send", "Append one message (registers, appends, closes)");
+  CLI::App *app = parent.add_subcommand("send", "Append one message (registers, appends, closes)");
   app->footer(wrap(
       "Appends one message to queue NAME: registers as a member, appends, closes. BODY '-' reads "
       "the body from stdin (bytes unchanged); without BODY the body is empty. Every member "

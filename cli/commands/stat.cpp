@@ -76,10 +76,11 @@ Command add_stat(CLI::App &parent) {
   auto options = std::make_shared<StatOptions>();
   CLI::App *app = parent.add_subcommand(
       "stat", "Show one queue's geometry, counters and members (who is stuck, and on what)");
-  app->footer(wrap("Capacity, bytes used, messages queued, member counts, and a row per member: "
-              "pid, sender, alive or dead, unread messages and bytes (its lag), and how long it "
-              "has been blocked, if it is. A dead member stays listed until reaped. Never "
-              "registers, reaps or removes."));
+  app->footer(
+      wrap("Capacity, bytes used, messages queued, member counts, and a row per member: "
+           "pid, sender, alive or dead, unread messages and bytes (its lag), and how long it "
+           "has been blocked, if it is. A dead member stays listed until reaped. Never "
+           "registers, reaps or removes."));
   app->add_option("NAME", options->name, "Queue name (as in /dev/shm)")->required();
   app->add_flag("--json", options->json,
                 "Print one JSON object, with a member_list array (keys in docs/cli.md)");

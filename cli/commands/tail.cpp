@@ -88,15 +88,15 @@ int run_tail(const TailOptions &options) {
 
 Command add_tail(CLI::App &parent) {
   auto options = std::make_shared<TailOptions>();
-  CLI::App *app = parent.add_subcommand(
-      "tail", "Register and print each message as it arrives, like tail -f");
-  app->footer(wrap(
-      "Registers as a member of queue NAME and prints each message appended from now on, one "
-      "line each: SENDER<TAB>TYPE<TAB>BODY, where bytes that are not UTF-8 show as \\xNN and "
-      "\\ newline CR tab and control characters are escaped. Ctrl-C (or SIGTERM, or a closed "
-      "output pipe) closes the registration cleanly and exits 0. NOTE: like every member, "
-      "tail's close unlinks the queue when tail is the last member registered. While "
-      "following, tail holds back the space of messages it has not read yet."));
+  CLI::App *app =
+      parent.add_subcommand("tail", "Register and print each message as it arrives, like tail -f");
+  app->footer(
+      wrap("Registers as a member of queue NAME and prints each message appended from now on, one "
+           "line each: SENDER<TAB>TYPE<TAB>BODY, where bytes that are not UTF-8 show as \\xNN and "
+           "\\ newline CR tab and control characters are escaped. Ctrl-C (or SIGTERM, or a closed "
+           "output pipe) closes the registration cleanly and exits 0. NOTE: like every member, "
+           "tail's close unlinks the queue when tail is the last member registered. While "
+           "following, tail holds back the space of messages it has not read yet."));
   app->add_option("NAME", options->name, "Queue name (as in /dev/shm)")->required();
   app->add_option("--type", options->types,
                   "Print only messages of this type (repeat for several; others are read "

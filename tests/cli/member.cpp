@@ -95,8 +95,8 @@ int main(int argc, char **argv) {
       } else if (verb == "pop-wait") {
         double seconds = 0;
         words >> seconds;
-        answer(message_line(queue.pop(pysyncq::Deadline::after(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(
+        answer(message_line(
+            queue.pop(pysyncq::Deadline::after(std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::duration<double>(seconds))))));
       } else if (verb == "drain") {
         int drained = 0;

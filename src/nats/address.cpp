@@ -17,8 +17,8 @@ constexpr std::size_t kMaxNameBytes = 200; // stream names become file names on 
 }
 
 bool name_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 std::string server_url(std::string_view url, std::string_view host_port) {
@@ -34,8 +34,7 @@ std::string server_url(std::string_view url, std::string_view host_port) {
     host = host_port.substr(0, colon);
     const std::string_view digits = host_port.substr(colon + 1);
     const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (error != std::errc() || end != digits.data() + digits.size() || port <= 0 ||
-        port > 65535) {
+    if (error != std::errc() || end != digits.data() + digits.size() || port <= 0 || port > 65535) {
       bad(url, "port '" + std::string(digits) + "' is not a number from 1 to 65535");
     }
   }

@@ -8,8 +8,8 @@
 #include <nats/nats.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -115,14 +115,16 @@ void on_reconnected(natsConnection *connection, void * /*closure*/) {
 
 // --- Client ---
 
-Client::Client(const Address &address) : generation_(platform::fork_generation()), url_(address.url) {
+Client::Client(const Address &address)
+    : generation_(platform::fork_generation()), url_(address.url) {
   natsOptions *options = nullptr;
   check(natsOptions_Create(&options), "nats options");
   std::vector<const char *> servers;
   for (const std::string &server : address.servers) {
     servers.push_back(server.c_str());
   }
-  natsStatus status = natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size()));
+  natsStatus status =
+      natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size()));
   if (status == NATS_OK) {
     status = natsOptions_SetNoRandomize(options, true);
   }
@@ -182,8 +184,8 @@ void Client::create_stream(const StreamSpec &spec) {
   config.Description = spec.description.c_str();
   config.Subjects = subjects;
   config.SubjectsLen = 1;
-  config.Retention = js_InterestPolicy;        // kept until every member has acked it
-  config.Discard = js_DiscardNew;              // a full stream refuses the publish
+  config.Retention = js_InterestPolicy; // kept until every member has acked it
+  config.Discard = js_DiscardNew;       // a full stream refuses the publish
   config.MaxBytes = static_cast<std::int64_t>(spec.capacity_bytes);
   config.MaxMsgSize = spec.capacity_bytes > static_cast<std::uint64_t>(INT32_MAX)
                           ? -1
@@ -197,8 +199,7 @@ void Client::create_stream(const StreamSpec &spec) {
   const natsStatus status = js_AddStream(nullptr, jetstream_, &config, &options, &code);
   if (status != NATS_OK) {
     if (code == JSStreamNameExistErr) {
-      throw SyscallError("queue '" + url_ + "' already exists (stream " + spec.name + ")",
-                         EEXIST);
+      throw SyscallError("queue '" + url_ + "' already exists (stream " + spec.name + ")", EEXIST);
     }
     throw_nats_error("creating stream " + spec.name + " for '" + url_ + "'", status, code);
   }
@@ -257,9 +258,9 @@ std::uint64_t Client::add_member(const MemberSpec &spec) {
   config.Durable = spec.consumer.c_str();
   config.Description = spec.description.c_str();
   config.DeliverSubject = spec.deliver_subject.c_str();
-  config.DeliverPolicy = js_DeliverNew;  // a member reads what is appended after it opens
-  config.AckPolicy = js_AckExplicit;     // acked when popped: unread messages hold space
-  config.MaxAckPending = -1;             // every unread message may wait in the inbox
+  config.DeliverPolicy = js_DeliverNew; // a member reads what is appended after it opens
+  config.AckPolicy = js_AckExplicit;    // acked when popped: unread messages hold space
+  config.MaxAckPending = -1;            // every unread message may wait in the inbox
   config.MaxDeliver = -1;
   // A delivery not acked within the liveness is sent again (the inbox drops the copy): so
   // a delivery lost in a leader change or a server restart reaches the member in time.
@@ -274,8 +275,10 @@ std::uint64_t Client::add_member(const MemberSpec &spec) {
       js_AddConsumer(&info, jetstream_, spec.stream.c_str(), &config, &options, &code);
   if (status != NATS_OK) {
     if (code == JSMaximumConsumersLimitErr) {
-      throw TooManyMembers("queue '" + url_ + "' already has as many members as its limit "
-                           "(set when it was created): " + status_text(status));
+      throw TooManyMembers("queue '" + url_ +
+                           "' already has as many members as its limit "
+                           "(set when it was created): " +
+                           status_text(status));
     }
     if (status == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
       throw SyscallError("queue '" + url_ + "' no longer exists (stream " + spec.stream + ")",
@@ -406,8 +409,7 @@ namespace {
 
 std::string header_value(natsMsg *message, std::string_view key) {
   const char *value = nullptr;
-  if (natsMsgHeader_Get(message, std::string(key).c_str(), &value) != NATS_OK ||
-      value == nullptr) {
+  if (natsMsgHeader_Get(message, std::string(key).c_str(), &value) != NATS_OK || value == nullptr) {
     return {};
   }
   return unescape_header_value(value);
@@ -449,9 +451,8 @@ DeliverySubscription::DeliverySubscription(Client &client, const std::string &su
                                            std::shared_ptr<Inbox> inbox)
     : context_(new Context{&client, std::move(inbox), {}, {}, false}),
       generation_(platform::fork_generation()) {
-  natsStatus status =
-      natsConnection_Subscribe(&subscription_, client.connection(), subject.c_str(),
-                               &on_delivery, context_);
+  natsStatus status = natsConnection_Subscribe(&subscription_, client.connection(), subject.c_str(),
+                                               &on_delivery, context_);
   if (status == NATS_OK) {
     // Unread messages wait in the inbox, not in the library: no slow-consumer drops.
     status = natsSubscription_SetPendingLimits(subscription_, -1, -1);
@@ -498,7 +499,8 @@ DeliverySubscription::~DeliverySubscription() {
 AckWatch::AckWatch(Client &client, const std::string &stream)
     : generation_(platform::fork_generation()) {
   const std::string subject = "$JS.ACK." + stream + ".>";
-  natsStatus status = natsConnection_SubscribeSync(&subscription_, client.connection(), subject.c_str());
+  natsStatus status =
+      natsConnection_SubscribeSync(&subscription_, client.connection(), subject.c_str());
   if (status == NATS_OK) {
     // Only "something happened" matters: let the library drop what we do not drain.
     status = natsSubscription_SetPendingLimits(subscription_, 4096, 4 << 20);

@@ -22,7 +22,6 @@
 #include <string_view>
 #include <vector>
 
-
 namespace pysyncq::nats {
 
 /// The stream behind a queue, as created or found.

@@ -201,8 +201,8 @@ public:
       const std::uint64_t needed = pending_footprint_.load(std::memory_order_relaxed);
       if (deadline.has_passed() || !wait_for_space(needed, deadline)) {
         const std::uint64_t free_now = free_bytes();
-        throw QueueFull("queue '" + address_.url + "' is full: " +
-                            sizes_text(needed, free_now, capacity()) +
+        throw QueueFull("queue '" + address_.url +
+                            "' is full: " + sizes_text(needed, free_now, capacity()) +
                             (deadline.when() == Deadline::now().when() ? "" : " (wait timed out)"),
                         needed, free_now, capacity());
       }
@@ -259,12 +259,13 @@ public:
         continue;
       }
       run_interrupt_hook();
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline.when() - Clock::now() + 999us);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.when() -
+                                                                              Clock::now() + 999us);
       if (watch->wait(std::min(nap, std::max(left, 1ms)))) {
         nap = std::chrono::duration_cast<std::chrono::milliseconds>(kSpaceNapMin);
       } else {
-        nap = std::min(nap * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kSpaceNapMax));
+        nap =
+            std::min(nap * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kSpaceNapMax));
       }
     }
   }
@@ -327,8 +328,8 @@ public:
           if (is_open_here() && inbox_ == inbox) {
             (void)drop_registration(); // so that open() works again
           }
-          throw NotOpen("the server dropped this process's registration in queue '" +
-                        address_.url + "' (its connection was gone for longer than the "
+          throw NotOpen("the server dropped this process's registration in queue '" + address_.url +
+                        "' (its connection was gone for longer than the "
                         "liveness); open() it again");
         }
         next_presence_check = Deadline::after(facts_.liveness);
@@ -411,7 +412,7 @@ private:
   // and registration are dropped unused (they are the parent's) and a new one is made.
   nats::Client &client_here() const {
     if (client_ && !client_->owned_here()) {
-      delivery_.reset();        // leaves the parent's subscription alone
+      delivery_.reset(); // leaves the parent's subscription alone
       inbox_.reset();
       (void)client_.release(); // NOLINT(bugprone-unused-return-value): the parent's, see above
     }
@@ -457,8 +458,8 @@ private:
   nats::StreamFacts current_facts(nats::Client &client) const {
     auto facts = client.stream_facts(address_.stream);
     if (!facts) {
-      throw SyscallError("queue '" + address_.url + "' no longer exists (its last member closed it)",
-                         ENOENT);
+      throw SyscallError(
+          "queue '" + address_.url + "' no longer exists (its last member closed it)", ENOENT);
     }
     return *facts;
   }
@@ -491,8 +492,8 @@ private:
       }
     }
     const std::uint64_t free_now = free_of(facts);
-    throw Deadlock("deadlock on queue '" + address_.url + "': " +
-                       sizes_text(needed, free_now, capacity()) +
+    throw Deadlock("deadlock on queue '" + address_.url +
+                       "': " + sizes_text(needed, free_now, capacity()) +
                        ", and only this process (pid " + std::to_string(::getpid()) +
                        ") holds the oldest unread message, which it cannot read while it waits",
                    needed, free_now, capacity(), {::getpid()});
@@ -506,8 +507,8 @@ private:
   mutable std::shared_ptr<nats::Inbox> inbox_;
   mutable std::unique_ptr<nats::DeliverySubscription> delivery_;
   std::string consumer_;
-  std::string token_;            // message ids: token_ + counter
-  std::uint32_t counter_ = 0;    // wraps; ids need only be unique within 30 s
+  std::string token_;         // message ids: token_ + counter
+  std::uint32_t counter_ = 0; // wraps; ids need only be unique within 30 s
   std::string sender_;
   std::string sender_escaped_;
   std::thread::id opening_thread_;
@@ -562,9 +563,8 @@ std::unique_ptr<Queue::Impl> attach_nats_queue(std::string_view url) {
   auto client = std::make_unique<nats::Client>(address);
   auto facts = client->stream_facts(address.stream);
   if (!facts) {
-    throw SyscallError("queue '" + address.url + "' does not exist (no stream " + address.stream +
-                           ")",
-                       ENOENT);
+    throw SyscallError(
+        "queue '" + address.url + "' does not exist (no stream " + address.stream + ")", ENOENT);
   }
   return std::make_unique<NatsQueue>(std::move(address), std::move(client), std::move(*facts));
 }

@@ -50,8 +50,7 @@ template <class Number> std::optional<Number> number(std::string_view digits) no
 // "key=value" fields after a mark, separated by single spaces.
 std::optional<std::string_view> field(std::string_view description, std::string_view key) {
   for (const std::string_view part : split(description, ' ')) {
-    if (part.size() > key.size() && part.substr(0, key.size()) == key &&
-        part[key.size()] == '=') {
+    if (part.size() > key.size() && part.substr(0, key.size()) == key && part[key.size()] == '=') {
       return part.substr(key.size() + 1);
     }
   }

@@ -38,21 +38,23 @@ Latency pingpong(const std::string &url, int replicas, int round_trips) {
   queue.open("ping");
   queue.screened_senders().insert("ping");
   Pipe ready;
-  Child echo([&] {
-    Queue mine = Queue::attach(url);
-    mine.open("pong");
-    mine.screened_senders().insert("pong");
-    ready.send('R');
-    for (int k = 0; k < round_trips + 10; ++k) {
-      auto message = mine.pop(Deadline::after(30s));
-      if (!message) {
-        return 1;
-      }
-      mine.append("pong", message->body, Deadline::after(30s));
-    }
-    mine.close();
-    return 0;
-  }, std::chrono::seconds(300));
+  Child echo(
+      [&] {
+        Queue mine = Queue::attach(url);
+        mine.open("pong");
+        mine.screened_senders().insert("pong");
+        ready.send('R');
+        for (int k = 0; k < round_trips + 10; ++k) {
+          auto message = mine.pop(Deadline::after(30s));
+          if (!message) {
+            return 1;
+          }
+          mine.append("pong", message->body, Deadline::after(30s));
+        }
+        mine.close();
+        return 0;
+      },
+      std::chrono::seconds(300));
   (void)ready.expect('R');
   std::vector<double> samples;
   for (int k = 0; k < round_trips + 10; ++k) {
@@ -63,13 +65,16 @@ Latency pingpong(const std::string &url, int replicas, int round_trips) {
       std::exit(1);
     }
     if (k >= 10) { // warm-up
-      samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count() / 2);
+      samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count() /
+                        2);
     }
   }
   (void)echo.wait();
   queue.close();
   std::sort(samples.begin(), samples.end());
-  const auto at = [&](double q) { return samples[static_cast<std::size_t>(q * (samples.size() - 1))]; };
+  const auto at = [&](double q) {
+    return samples[static_cast<std::size_t>(q * (samples.size() - 1))];
+  };
   return {at(0.5), at(0.1), at(0.9)};
 }
 
@@ -81,19 +86,21 @@ double fanout(const std::string &url, int replicas, int messages, int readers) {
   Pipe done;
   std::vector<Child> children;
   for (int index = 0; index < readers; ++index) {
-    children.emplace_back([&] {
-      Queue mine = Queue::attach(url);
-      mine.open();
-      ready.send('R');
-      for (int k = 0; k < messages; ++k) {
-        if (!mine.pop(Deadline::after(60s))) {
-          return 1;
-        }
-      }
-      done.send('D');
-      mine.close();
-      return 0;
-    }, std::chrono::seconds(300));
+    children.emplace_back(
+        [&] {
+          Queue mine = Queue::attach(url);
+          mine.open();
+          ready.send('R');
+          for (int k = 0; k < messages; ++k) {
+            if (!mine.pop(Deadline::after(60s))) {
+              return 1;
+            }
+          }
+          done.send('D');
+          mine.close();
+          return 0;
+        },
+        std::chrono::seconds(300));
   }
   for (int index = 0; index < readers; ++index) {
     (void)ready.expect('R');

@@ -39,8 +39,8 @@ TEST_P(NatsCapacity, an_append_is_refused_at_the_predicted_count_with_the_sizes)
   const std::uint64_t message = predicted_bytes(file, name, 1, 1, 100);
   constexpr std::uint64_t kFits = 10;
   const std::uint64_t capacity = kFits * message + message / 2;
-  Queue queue = Queue::create(servers_->url(name),
-                              {.capacity_bytes = capacity, .file_storage = file});
+  Queue queue =
+      Queue::create(servers_->url(name), {.capacity_bytes = capacity, .file_storage = file});
   queue.open("w");
   const std::string body(100, 'b');
   for (std::uint64_t k = 0; k < kFits; ++k) {
@@ -77,7 +77,8 @@ TEST_F(NatsBlocking, a_message_larger_than_the_queue_fails_at_once_even_with_a_t
   queue.close();
 }
 
-TEST_F(NatsBlocking, a_blocked_append_fails_when_its_timer_expires_and_succeeds_once_space_is_read) {
+TEST_F(NatsBlocking,
+       a_blocked_append_fails_when_its_timer_expires_and_succeeds_once_space_is_read) {
   const std::string url = fresh("block");
   Queue queue = Queue::create(url, {.capacity_bytes = 2048});
   queue.open("writer");

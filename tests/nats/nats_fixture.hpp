@@ -35,8 +35,8 @@ protected:
 
 /// Polls `done` every 10 ms until it holds or `timeout` passes; returns the time taken,
 /// or nullopt on timeout. For states the server reaches asynchronously (acks applied).
-inline std::optional<std::chrono::milliseconds>
-eventually(const std::function<bool()> &done, std::chrono::milliseconds timeout) {
+inline std::optional<std::chrono::milliseconds> eventually(const std::function<bool()> &done,
+                                                           std::chrono::milliseconds timeout) {
   const auto start = std::chrono::steady_clock::now();
   for (;;) {
     if (done()) {

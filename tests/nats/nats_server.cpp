@@ -66,8 +66,8 @@ int read_client_port(const std::string &dir, pid_t pid) {
 } // namespace
 
 std::string nats_server_program() {
-  for (const char *candidate : {"/usr/sbin/nats-server", "/usr/bin/nats-server",
-                                "/usr/local/bin/nats-server"}) {
+  for (const char *candidate :
+       {"/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"}) {
     if (::access(candidate, X_OK) == 0) {
       return candidate;
     }
@@ -117,21 +117,29 @@ std::unique_ptr<NatsServers> NatsServers::cluster(int nodes) {
 
 void NatsServers::launch(Node &node) {
   fs::create_directories(node.store);
-  std::vector<std::string> args = {nats_server_program(), "-a", "127.0.0.1",
-                                   "-p", std::to_string(node.client_port),
-                                   "-js", "-sd", node.store, "-n", node.name,
-                                   "--ports_file_dir", node.store};
+  std::vector<std::string> args = {nats_server_program(),
+                                   "-a",
+                                   "127.0.0.1",
+                                   "-p",
+                                   std::to_string(node.client_port),
+                                   "-js",
+                                   "-sd",
+                                   node.store,
+                                   "-n",
+                                   node.name,
+                                   "--ports_file_dir",
+                                   node.store};
   if (node.cluster_port != 0) {
     std::string routes;
     for (const int port : cluster_ports_) {
       if (port != node.cluster_port) {
-        routes += (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") +
-                  std::to_string(port);
+        routes +=
+            (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") + std::to_string(port);
       }
     }
-    args.insert(args.end(), {"--cluster_name", "pysyncq-test", "--cluster",
-                             "nats://127.0.0.1:" + std::to_string(node.cluster_port), "--routes",
-                             routes});
+    args.insert(args.end(),
+                {"--cluster_name", "pysyncq-test", "--cluster",
+                 "nats://127.0.0.1:" + std::to_string(node.cluster_port), "--routes", routes});
   }
   const std::string log = node.store + ".log";
   const pid_t parent = ::getpid();
@@ -207,8 +215,8 @@ NatsServers::~NatsServers() {
 std::string NatsServers::url(const std::string &queue) const {
   std::string hosts;
   for (const Node &node : nodes_) {
-    hosts += (hosts.empty() ? "" : ",") + std::string("127.0.0.1:") +
-             std::to_string(node.client_port);
+    hosts +=
+        (hosts.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(node.client_port);
   }
   return "nats://" + hosts + "/" + queue;
 }

@@ -219,8 +219,9 @@ TEST_F(NatsQueue, a_message_whose_visitor_throws_stays_unread) {
   queue.open("only");
   queue.append("t", "kept");
   ASSERT_TRUE(queue.wait_for_message(Deadline::after(10s)));
-  EXPECT_THROW(queue.try_pop_visit([](const pysyncq::MessageView &) { throw std::runtime_error("no"); }),
-               std::runtime_error);
+  EXPECT_THROW(
+      queue.try_pop_visit([](const pysyncq::MessageView &) { throw std::runtime_error("no"); }),
+      std::runtime_error);
   auto message = queue.pop();
   ASSERT_TRUE(message);
   EXPECT_EQ(message->body, "kept");

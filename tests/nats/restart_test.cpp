@@ -21,8 +21,8 @@ TEST_F(NatsRestart, file_storage_survives_a_killed_server_without_loss_or_duplic
   constexpr int kBefore = 100;
   constexpr int kAfter = 50;
   const std::string url = fresh("restart");
-  Queue queue = Queue::create(
-      url, {.capacity_bytes = 1 << 20, .file_storage = true, .liveness = 10s});
+  Queue queue =
+      Queue::create(url, {.capacity_bytes = 1 << 20, .file_storage = true, .liveness = 10s});
   queue.open("writer");
   Pipe ready;
   Pipe half_read;

@@ -22,9 +22,9 @@ TEST(NatsAddress, a_url_names_its_servers_stream_and_subject) {
 }
 
 TEST(NatsAddress, malformed_urls_are_refused_with_a_reason) {
-  for (const char *url : {"nats://host", "nats://host/", "nats:///q", "nats://h:0/q",
-                          "nats://h:99999/q", "nats://h:x/q", "nats://h/a.b", "nats://h/a b",
-                          "nats://h/a*", "http://h/q"}) {
+  for (const char *url :
+       {"nats://host", "nats://host/", "nats:///q", "nats://h:0/q", "nats://h:99999/q",
+        "nats://h:x/q", "nats://h/a.b", "nats://h/a b", "nats://h/a*", "http://h/q"}) {
     EXPECT_THROW(parse_address(url), pysyncq::InvalidArgument) << url;
   }
 }
@@ -76,7 +76,8 @@ TEST(NatsWire, member_descriptions_round_trip) {
 
 namespace {
 Delivery delivery(std::uint64_t sequence) {
-  return Delivery{sequence, "reply." + std::to_string(sequence), "s", "t", std::to_string(sequence)};
+  return Delivery{sequence, "reply." + std::to_string(sequence), "s", "t",
+                  std::to_string(sequence)};
 }
 std::string pop(Inbox &inbox) {
   const Delivery *next = inbox.next(Inbox::Clock::now());

@@ -28,20 +28,24 @@ Notifier::Notifier(Queue::Impl &impl)
 }
 
 Notifier::~Notifier() {
-  if (fork_generation_ != platform::fork_generation()) {
-    // A forked child inherited this object but not the thread: nothing to join, and
-    // std::thread would terminate() if destroyed joinable. Abandon the handle.
-    (void)thread_.release(); // NOLINT(bugprone-unused-return-value): deliberate leak
-  } else {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-      ++request_;
-    }
-    changed_.notify_all();
-    thread_->join();
+  // Only ever destroyed in the process that made it (see inherited()).
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+    ++request_;
   }
+  changed_.notify_all();
+  thread_->join();
   ::close(fd_);
+}
+
+bool Notifier::inherited() const noexcept {
+  return fork_generation_ != platform::fork_generation();
+}
+
+void Notifier::abandon() noexcept {
+  ::close(fd_);
+  fd_ = -1;
 }
 
 bool Queue::Impl::in_notifier_thread() noexcept { return tls_in_notifier; }

@@ -27,6 +27,13 @@ public:
   ~Notifier();
 
   int fd() const noexcept { return fd_; }
+
+  /// True in a forked child: the object was copied, its thread was not. Such a
+  /// notifier must be abandoned, never destroyed: its condition variable still counts
+  /// the parent's waiting thread, and destroying it would wait for ever.
+  bool inherited() const noexcept;
+  /// Closes the fd of an inherited notifier; the caller then leaks the object.
+  void abandon() noexcept;
   /// Clears the fd, then makes it readable once the member has an unread message
   /// (screened or not) or has been closed. Adds to an arm_for_space() still pending.
   void arm_for_message();

@@ -21,7 +21,20 @@ namespace {
 
 Queue::Queue(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 
+// Drops the notifier. One inherited through fork() is leaked on purpose, fd closed:
+// its thread and the state of its mutex and condition variable stayed in the parent.
+void Queue::drop_notifier() noexcept {
+  if (notifier_ && notifier_->inherited()) {
+    notifier_->abandon();
+    (void)notifier_.release(); // NOLINT(bugprone-unused-return-value): deliberate leak
+  }
+  notifier_.reset();
+}
+
 Notifier &Queue::notifier() {
+  if (notifier_ && notifier_->inherited()) {
+    drop_notifier();
+  }
   if (!notifier_) {
     notifier_ = std::make_unique<Notifier>(*impl_);
   }
@@ -31,20 +44,20 @@ int Queue::notify_fd() { return notifier().fd(); }
 void Queue::arm_for_message() { notifier().arm_for_message(); }
 void Queue::arm_for_space(std::uint64_t needed_bytes) { notifier().arm_for_space(needed_bytes); }
 void Queue::disarm() {
-  if (notifier_) {
+  if (notifier_ && !notifier_->inherited()) {
     notifier_->disarm();
   }
 }
 Queue::Queue(Queue &&) noexcept = default;
 Queue &Queue::operator=(Queue &&other) noexcept {
   if (this != &other) {
-    notifier_.reset(); // its thread uses impl_: stop it before impl_ goes
+    drop_notifier(); // its thread uses impl_: stop it before impl_ goes
     impl_ = std::move(other.impl_);
     notifier_ = std::move(other.notifier_);
   }
   return *this;
 }
-Queue::~Queue() = default;
+Queue::~Queue() { drop_notifier(); }
 
 Queue Queue::create(std::string_view name, const CreateOptions &options) {
   if (is_nats_url(name)) {

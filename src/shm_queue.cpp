@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <unistd.h>
 
@@ -105,7 +106,7 @@ public:
   // --- registration ---
 
   void open(std::string_view sender) override {
-    std::lock_guard local(local_mutex_);
+    std::lock_guard local(local_mutex());
     if (is_open_here()) {
       throw InvalidArgument("queue '" + segment_.name + "' is already open in this process as '" +
                             sender_ + "'");
@@ -142,7 +143,7 @@ public:
   }
 
   void close() override {
-    std::lock_guard local(local_mutex_);
+    std::lock_guard local(local_mutex());
     const bool was_open = is_open_here();
     with_lock([&] {
       if (was_open && registration_.still_ours()) {
@@ -168,7 +169,7 @@ public:
 
   bool try_append(std::string_view type, std::string_view body) override {
     const std::uint64_t needed = footprint_checked(type, body);
-    std::lock_guard local(local_mutex_);
+    std::lock_guard local(local_mutex());
     require_open();
     bool appended = false;
     bool wake_readers = false;
@@ -284,7 +285,7 @@ public:
   // --- pop ---
 
   bool try_pop_visit(const std::function<void(const MessageView &)> &visit) override {
-    std::lock_guard local(local_mutex_);
+    std::lock_guard local(local_mutex());
     require_open();
     // Relaxed: only this handle writes its cursor, under local_mutex_.
     std::uint64_t position = registration_.slot->cursor.load(std::memory_order_relaxed);
@@ -583,7 +584,7 @@ private:
   }
 
   Registration registration() const {
-    std::lock_guard local(local_mutex_);
+    std::lock_guard local(local_mutex());
     require_open();
     return registration_;
   }
@@ -603,7 +604,19 @@ private:
   }
 
   Segment segment_;
+  // The handle's mutex, made anew in a forked child: another thread of the parent (the
+  // notifier's, say) may have held it at the fork, and would never release it there.
+  std::mutex &local_mutex() const noexcept {
+    const std::uint64_t generation = platform::fork_generation();
+    if (mutex_generation_ != generation) { // only the child's first thread gets here
+      new (&local_mutex_) std::mutex;
+      mutex_generation_ = generation;
+    }
+    return local_mutex_;
+  }
+
   mutable std::mutex local_mutex_; // serialises this handle's threads around the cursor
+  mutable std::uint64_t mutex_generation_ = platform::fork_generation();
   Registration registration_;
   std::thread::id opening_thread_;
   mutable bool shared_by_threads_ = false; // under local_mutex_

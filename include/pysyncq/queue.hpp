@@ -198,6 +198,7 @@ public:
 private:
   explicit Queue(std::unique_ptr<Impl> impl) noexcept;
   class Notifier &notifier();
+  void drop_notifier() noexcept;
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<class Notifier> notifier_; // destroyed first: its thread uses impl_
 };

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <poll.h>
 
 using namespace std::chrono_literals;
@@ -92,4 +93,26 @@ TEST(Notify, an_armed_fd_becomes_readable_when_the_wait_can_never_succeed) {
   ASSERT_TRUE(readable(queue.notify_fd(), 20s));
   EXPECT_THROW(queue.append("t", std::string(900, 'x')), pysyncq::QueueFull);
   queue.close();
+}
+
+TEST(Notify, a_forked_child_can_drop_and_reopen_a_handle_whose_notifier_thread_it_did_not_inherit) {
+  NameGuard name(unique_name("notify-fork"));
+  std::optional<Queue> queue = Queue::create(name.name());
+  queue->open("parent");
+  (void)queue->notify_fd(); // the helper thread now sleeps on its condition variable
+  Child child([&] {
+    queue->open("child"); // the handle works in the child, with a mutex of its own
+    queue->arm_for_message();
+    queue->append("t", "from the child");
+    if (!readable(queue->notify_fd(), 20s)) {
+      return 2;
+    }
+    queue.reset(); // must neither hang nor crash
+    return 0;
+  });
+  EXPECT_EQ(child.wait(30s), 0);
+  auto message = queue->pop(Deadline::after(20s));
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->body, "from the child");
+  queue->close();
 }

@@ -31,12 +31,21 @@ void Queue::drop_notifier() noexcept {
   notifier_.reset();
 }
 
+// The backend, or NotOpen for a moved-from handle (which may only be destroyed or
+// assigned to; its noexcept accessors must not be called).
+Queue::Impl &Queue::live() const {
+  if (!impl_) {
+    throw NotOpen("this pysyncq::Queue was moved from");
+  }
+  return *impl_;
+}
+
 Notifier &Queue::notifier() {
   if (notifier_ && notifier_->inherited()) {
     drop_notifier();
   }
   if (!notifier_) {
-    notifier_ = std::make_unique<Notifier>(*impl_);
+    notifier_ = std::make_unique<Notifier>(live());
   }
   return *notifier_;
 }
@@ -84,15 +93,19 @@ void Queue::unlink(std::string_view name) {
   queue.impl_->unlink_now();
 }
 
-void Queue::open(std::string_view sender) { impl_->open(sender); }
+void Queue::open(std::string_view sender) { live().open(sender); }
 bool Queue::is_open() const noexcept { return impl_ && impl_->is_open_here(); }
-void Queue::close() { impl_->close(); }
+void Queue::close() {
+  if (impl_) { // closing a moved-from handle is as harmless as closing twice
+    impl_->close();
+  }
+}
 
 void Queue::append(std::string_view type, std::string_view body, Deadline deadline) {
-  impl_->append(type, body, deadline);
+  live().append(type, body, deadline);
 }
 bool Queue::try_append(std::string_view type, std::string_view body) {
-  return impl_->try_append(type, body);
+  return live().try_append(type, body);
 }
 
 bool Queue::pop_into(Message &out, Deadline deadline) {
@@ -102,10 +115,10 @@ bool Queue::pop_into(Message &out, Deadline deadline) {
     out.body.assign(view.body);
   };
   for (;;) {
-    if (impl_->try_pop_visit(copy_out)) {
+    if (live().try_pop_visit(copy_out)) {
       return true;
     }
-    if (deadline.has_passed() || !impl_->wait_for_message(deadline)) {
+    if (deadline.has_passed() || !live().wait_for_message(deadline)) {
       return false;
     }
   }
@@ -118,12 +131,12 @@ std::optional<Message> Queue::pop(Deadline deadline) {
   return std::nullopt;
 }
 bool Queue::try_pop_visit(const std::function<void(const MessageView &)> &visit) {
-  return impl_->try_pop_visit(visit);
+  return live().try_pop_visit(visit);
 }
 
-bool Queue::wait_for_message(Deadline deadline) { return impl_->wait_for_message(deadline); }
+bool Queue::wait_for_message(Deadline deadline) { return live().wait_for_message(deadline); }
 bool Queue::wait_for_space(std::uint64_t needed_bytes, Deadline deadline) {
-  return impl_->wait_for_space(needed_bytes, deadline);
+  return live().wait_for_space(needed_bytes, deadline);
 }
 std::uint64_t Queue::footprint(std::size_t sender_bytes, std::size_t type_bytes,
                                std::size_t body_bytes) noexcept {
@@ -134,10 +147,10 @@ ScreenSet &Queue::screened_senders() noexcept { return impl_->screened_senders()
 ScreenSet &Queue::screened_types() noexcept { return impl_->screened_types(); }
 void Queue::set_wait_policy(WaitPolicy policy) noexcept { impl_->set_wait_policy(policy); }
 void Queue::set_interrupt_hook(std::function<void()> hook) {
-  impl_->set_interrupt_hook(std::move(hook));
+  live().set_interrupt_hook(std::move(hook));
 }
-std::uint32_t Queue::reap() { return impl_->reap(); }
-Stats Queue::stats() const { return impl_->stats(); }
+std::uint32_t Queue::reap() { return live().reap(); }
+Stats Queue::stats() const { return live().stats(); }
 const std::string &Queue::name() const noexcept { return impl_->name(); }
 std::uint64_t Queue::capacity_bytes() const noexcept { return impl_->capacity(); }
 std::uint32_t Queue::max_members() const noexcept { return impl_->max_members(); }

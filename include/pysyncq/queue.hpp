@@ -103,7 +103,8 @@ struct Stats {
 };
 
 /// A handle on a named queue. Move-only; the destructor closes this process's
-/// registration (if any) and unmaps the segment.
+/// registration (if any) and unmaps the segment. A moved-from handle throws NotOpen
+/// from every call that may throw; its noexcept accessors must not be called.
 class Queue {
 public:
   /// Creates a new queue. Throws SyscallError(EEXIST) if the name is taken,
@@ -197,6 +198,7 @@ public:
 
 private:
   explicit Queue(std::unique_ptr<Impl> impl) noexcept;
+  Impl &live() const;
   class Notifier &notifier();
   void drop_notifier() noexcept;
   std::unique_ptr<Impl> impl_;

@@ -256,3 +256,18 @@ TEST(Lifecycle, two_processes_creating_one_name_at_once_make_exactly_one_queue) 
     survivor.close();
   }
 }
+
+TEST(Lifecycle, a_moved_from_handle_throws_not_open_and_closes_harmlessly) {
+  NameGuard name(unique_name("moved"));
+  Queue queue = Queue::create(name.name());
+  queue.open("me");
+  Queue moved = std::move(queue);
+  EXPECT_THROW(queue.append("t", "b"), pysyncq::NotOpen); // NOLINT(bugprone-use-after-move)
+  EXPECT_THROW((void)queue.pop(), pysyncq::NotOpen);      // NOLINT(bugprone-use-after-move)
+  EXPECT_FALSE(queue.is_open());                          // NOLINT(bugprone-use-after-move)
+  queue.close();                                          // NOLINT(bugprone-use-after-move)
+  moved.append("t", "b");
+  EXPECT_EQ(moved.pop()->body, "b");
+  moved.close();
+  EXPECT_FALSE(name.exists());
+}

@@ -102,6 +102,19 @@ def wait_for_enter(prompt: str = "") -> None:
         pass
 
 
+def wait_for_enter_unbuffered() -> None:
+    """As wait_for_enter, for a daemon thread: reads the raw descriptor, because a thread
+    still blocked inside input() holds sys.stdin's buffer lock, and the interpreter then
+    aborts at exit ("could not acquire lock ... at interpreter shutdown")."""
+    try:
+        while True:
+            chunk = os.read(sys.stdin.fileno(), 1)
+            if not chunk or chunk == b"\n":
+                return
+    except (OSError, ValueError):
+        return
+
+
 def plural(count: int, noun: str) -> str:
     """'1 sentence', '2 sentences'."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
@@ -144,7 +157,8 @@ def run(seconds: Optional[float], size: int, procs: int, cxx: Optional[str],
         stop = threading.Event()
         if seconds is None:
             wait_for_enter("demo: every process has opened the queue. Press Enter to start.")
-            threading.Thread(target=lambda: (wait_for_enter(), stop.set()), daemon=True).start()
+            threading.Thread(target=lambda: (wait_for_enter_unbuffered(), stop.set()),
+                             daemon=True).start()
             say("demo: started. Press Enter to stop.")
         else:
             threading.Timer(seconds, stop.set).start()

@@ -264,15 +264,8 @@ public:
         return true;
       }
       const Deadline nap = earlier(Deadline::after(kReapInterval), deadline);
-      platform::FutexWaitResult result = platform::FutexWaitResult::kWokenOrChanged;
-      try {
-        result = platform::futex_wait(header().space_futex, seen, nap);
-      } catch (...) {
-        with_lock([&] { retract_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers); });
-        throw;
-      }
-      with_lock([&] { retract_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers); });
-      (void)result;
+      (void)sleep_announced(me, header().space_futex, seen, nap, core::kSpaceSleeperUnit,
+                            header().space_sleepers);
       if (free_estimate() >= needed) {
         return true;
       }
@@ -350,14 +343,9 @@ public:
       if (ready) {
         return true;
       }
-      platform::FutexWaitResult result = platform::FutexWaitResult::kWokenOrChanged;
-      try {
-        result = platform::futex_wait(header().message_futex, seen, deadline);
-      } catch (...) {
-        with_lock([&] { retract_sleep(me, core::kMessageSleeperUnit, header().message_sleepers); });
-        throw;
-      }
-      with_lock([&] { retract_sleep(me, core::kMessageSleeperUnit, header().message_sleepers); });
+      const platform::FutexWaitResult result =
+          sleep_announced(me, header().message_futex, seen, deadline, core::kMessageSleeperUnit,
+                          header().message_sleepers);
       if (has_message()) {
         return true;
       }
@@ -541,6 +529,23 @@ private:
     }
     me.slot->waiting.fetch_sub(unit, std::memory_order_relaxed);
     sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  // Sleeps on `word` after announce_sleep(), then takes the announcement back under the
+  // lock, also when the wait throws.
+  platform::FutexWaitResult sleep_announced(const Registration &me,
+                                            std::atomic<std::uint32_t> &word, std::uint32_t seen,
+                                            Deadline until, std::uint32_t unit,
+                                            std::atomic<std::uint32_t> &sleepers) const {
+    platform::FutexWaitResult result = platform::FutexWaitResult::kWokenOrChanged;
+    try {
+      result = platform::futex_wait(word, seen, until);
+    } catch (...) {
+      with_lock([&] { retract_sleep(me, unit, sleepers); });
+      throw;
+    }
+    with_lock([&] { retract_sleep(me, unit, sleepers); });
+    return result;
   }
 
   // After a pop: moves our cursor to `next` and wakes appenders waiting for space.

@@ -28,6 +28,9 @@ PAGE_SIZE: int = os.sysconf("SC_PAGE_SIZE")
 #: The start methods PySyncQ accepts (besides None, which asks multiprocessing).
 START_METHODS = ("fork", "spawn", "forkserver")
 
+#: Where a NATS queue keeps its messages (the storage argument; nats:// names only).
+_STORAGES = ("memory", "file")
+
 _SENDERS, _TYPES = 0, 1  # which screen set, as the extension numbers them
 
 Message = tuple  # (sender, type, body): all str, or all bytes with decode=False
@@ -253,6 +256,13 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     may be passed to children under any start method (it pickles as its name and
     re-attaches); each process must then call open().
 
+    ``name`` may also be "nats://host[:port]/NAME": the same queue on a NATS JetStream
+    server, shared by processes on any machine that reaches it (docs/nats.md). Keyword
+    arguments only such a queue uses (when created): ``replicas`` (copies kept in a
+    cluster, 1 or 3), ``storage`` ('memory' or 'file': survives a server restart) and
+    ``liveness`` (seconds after which a member whose connection is gone is dropped and
+    what it had not read is freed; default 5.0).
+
     Keyword-only extras, beyond the original: ``max_members`` (registration limit,
     default 256), ``mode`` (permission bits of /dev/shm/NAME, default 0o600) and
     ``wait``, how blocked calls wait: 'sleep' (the default: sleep in the kernel at once,
@@ -267,7 +277,8 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     def __init__(self, name: Optional[str] = None, create: bool = True,
                  size: int = PAGE_SIZE, start: Optional[str] = None, *,
                  max_members: int = 256, mode: int = 0o600,
-                 wait: Union[float, str, None] = None) -> None:
+                 wait: Union[float, str, None] = None, replicas: int = 1,
+                 storage: str = "memory", liveness: float = 5.0) -> None:
         start = _check_start(start)
         create = bool(create)
         if name is None:
@@ -278,8 +289,13 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
             raise TypeError(f"name must be a str or None, not {type(name).__name__}")
         # size only matters when creating; an attacher takes the queue's own.
         size = _index(size, "size", minimum=1) if create else 0
+        if storage not in _STORAGES:
+            raise ValueError(f"storage must be one of {_STORAGES}, not {storage!r}")
+        if isinstance(liveness, bool) or not isinstance(liveness, (int, float)):
+            raise TypeError(f"liveness must be a number of seconds, not {type(liveness).__name__}")
         super().__init__(name, create, size, _index(max_members, "max_members", minimum=1),
-                         _index(mode, "mode"))
+                         _index(mode, "mode"), _index(replicas, "replicas", minimum=1),
+                         storage == "file", float(liveness))
         self._init_python_side(start, create)
         if wait is not None:
             self.set_wait_policy(wait)

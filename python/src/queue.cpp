@@ -560,18 +560,27 @@ there is none, ValueError if the segment is not a compatible queue).
 )doc");
   queue_type = reinterpret_cast<PyTypeObject *>(type.ptr());
   type.def(py::init([](const std::string &name, bool create, std::uint64_t size,
-                       std::uint32_t max_members, unsigned mode) {
+                       std::uint32_t max_members, unsigned mode, int replicas,
+                       bool file_storage, double liveness) {
              if (!create) {
                return new QueueObject(Queue::attach(name));
+             }
+             // NATS only (names "nats://host[:port]/NAME"); shared memory ignores them.
+             if (std::isnan(liveness) || liveness <= 0.0 || liveness > 1e6) {
+               throw py::value_error("liveness must be a number of seconds above 0");
              }
              CreateOptions options;
              options.capacity_bytes = size;
              options.max_members = max_members;
              options.mode = mode;
+             options.replicas = replicas;
+             options.file_storage = file_storage;
+             options.liveness = std::chrono::milliseconds(std::llround(liveness * 1000.0));
              return new QueueObject(Queue::create(name, options));
            }),
            py::arg("name"), py::arg("create"), py::arg("size"), py::arg("max_members") = 256,
-           py::arg("mode") = 0600)
+           py::arg("mode") = 0600, py::arg("replicas") = 1, py::arg("file_storage") = false,
+           py::arg("liveness") = 5.0)
       .def("_open", &Checked<&QueueObject::open>::call, py::arg("sender"),
            "Registers this process (sender None: its pid). Raises ValueError if already open "
            "here or closed, RuntimeError if the member limit is reached.")

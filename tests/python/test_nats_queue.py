@@ -1,0 +1,420 @@
+"""The guide on a nats:// queue: PySyncQ("nats://127.0.0.1:PORT/NAME") with everything
+else unchanged, against real nats-server processes that these tests start on 127.0.0.1
+(one server, and a 3-node cluster whose stream leader is killed).
+
+Skipped, with the reason, when nats-server is not installed or the package was built
+without NATS support (libnats-dev missing at build time).
+"""
+
+import ctypes
+import json
+import multiprocessing as mp
+import os
+import pathlib
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+import pysyncq
+from pysyncq import PySyncQ
+
+TIMEOUT = 30.0  # seconds: only a hung test waits this long
+
+
+def _server_program():
+    for candidate in ("/usr/sbin/nats-server", "/usr/bin/nats-server", shutil.which("nats-server")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent():
+    """In the server's child process: SIGKILL when the test process dies."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class NatsServers:
+    """One nats-server, or a JetStream cluster, on 127.0.0.1 ports the OS picks."""
+
+    def __init__(self, nodes=1):
+        self.root = pathlib.Path(tempfile.mkdtemp(prefix="pysyncq-nats-"))
+        self.cluster_ports = [_free_port() for _ in range(nodes)] if nodes > 1 else []
+        self.nodes = [{"name": f"n{i}", "client": -1, "monitor": -1, "proc": None}
+                      for i in range(nodes)]
+        try:
+            for index in range(nodes):
+                self._launch(index)
+            self._wait_for_jetstream(nodes)
+        except BaseException:
+            self.close()
+            raise
+
+    def _launch(self, index):
+        node = self.nodes[index]
+        store = self.root / node["name"]
+        store.mkdir(exist_ok=True)
+        args = [_server_program(), "-a", "127.0.0.1", "-p", str(node["client"]),
+                "-m", str(node["monitor"]), "-js", "-sd", str(store), "-n", node["name"],
+                "--ports_file_dir", str(store)]
+        if self.cluster_ports:
+            mine = self.cluster_ports[index]
+            routes = ",".join(f"nats://127.0.0.1:{p}" for p in self.cluster_ports if p != mine)
+            args += ["--cluster_name", "pysyncq-test", "--cluster", f"nats://127.0.0.1:{mine}",
+                     "--routes", routes]
+        log = open(self.root / f"{node['name']}.log", "ab")
+        proc = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+        log.close()
+        node["proc"] = proc
+        ports_file = store / f"nats-server_{proc.pid}.ports"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"nats-server exited at start: see {self.root}")
+            try:
+                ports = json.loads(ports_file.read_text())
+                node["client"] = int(ports["nats"][0].rsplit(":", 1)[1])
+                node["monitor"] = int(ports["monitoring"][0].rsplit(":", 1)[1])
+                return
+            except (OSError, ValueError, KeyError, IndexError):
+                time.sleep(0.025)
+        raise RuntimeError("nats-server wrote no ports file")
+
+    def _wait_for_jetstream(self, replicas):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                PySyncQ(self.url(f"probe-{secrets.token_hex(4)}"), size=4096,
+                        replicas=replicas).close()  # never opened: the close deletes it
+                return
+            except (OSError, RuntimeError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def url(self, name):
+        hosts = ",".join(f"127.0.0.1:{n['client']}" for n in self.nodes)
+        return f"nats://{hosts}/{name}"
+
+    def stream_leader(self, name):
+        """Index of the node leading the queue's stream (from the monitoring endpoint)."""
+        for node in self.nodes:
+            if node["proc"] is None or node["proc"].poll() is not None:
+                continue
+            with urllib.request.urlopen(
+                    f"http://127.0.0.1:{node['monitor']}/jsz?streams=true", timeout=5) as reply:
+                info = json.load(reply)
+            for account in info.get("account_details", []):
+                for stream in account.get("stream_detail", []):
+                    if stream["name"] == f"PYSYNCQ_{name}":
+                        leader = stream.get("cluster", {}).get("leader")
+                        return [n["name"] for n in self.nodes].index(leader)
+        raise LookupError(f"no stream for queue {name}")
+
+    def kill(self, index):
+        proc = self.nodes[index]["proc"]
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=TIMEOUT)
+
+    def close(self):
+        for index in range(len(self.nodes)):
+            self.kill(index)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _nats_built():
+    try:
+        PySyncQ("nats://127.0.0.1:1/support-check")
+    except ValueError as error:
+        return "no NATS support" not in str(error)
+    except OSError:
+        return True  # it tried to connect: NATS is built in
+    return True
+
+
+@pytest.fixture(scope="module")
+def nats_server():
+    """A nats-server with JetStream for the tests of this module."""
+    if _server_program() is None:
+        pytest.skip("nats-server is not installed (apt-get install nats-server)")
+    if not _nats_built():
+        pytest.skip("pysyncq was built without NATS support (apt-get install libnats-dev)")
+    servers = NatsServers(1)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def nats_url(nats_server, request):
+    tag = "".join(c if c.isalnum() else "-" for c in request.node.name[:30])
+    return nats_server.url(f"py-{tag}-{secrets.token_hex(4)}")
+
+
+# --- the guide's example, under each start method ---
+
+
+def guide_child(q, barrier, children):
+    """The guide's child target: open, say hello, read the others, report, close."""
+    q.open(f"child-{os.getpid()}")
+    barrier.wait(TIMEOUT)
+    q.append("hello", f"from {os.getpid()}")
+    senders = set()
+    for sender, mtype, body in q(block=True, timer=TIMEOUT):
+        senders.add(sender)
+        if len(senders) == children:  # the parent and every other child
+            break
+    q.append("report", ",".join(sorted(senders)))
+    q.close()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_the_guide_example_runs_unchanged_on_a_nats_queue(nats_url, method):
+    children = 3
+    context = mp.get_context(method)
+    q = PySyncQ(nats_url, size=1 << 20, start=method)
+    barrier = context.Barrier(children + 1)
+    processes = [context.Process(target=guide_child, args=(q, barrier, children))
+                 for _ in range(children)]
+    for p in processes:
+        p.start()
+    q.open("parent")
+    barrier.wait(TIMEOUT)
+    q.append("hello", "from the parent")
+    hellos, reports = set(), {}
+    while len(reports) < children:
+        message = q.pop(block=True, timer=TIMEOUT)
+        assert message is not None, f"hellos {hellos}, reports {reports}"
+        sender, mtype, body = message
+        if mtype == "hello":
+            hellos.add(sender)
+        else:
+            reports[sender] = set(body.split(","))
+    for p in processes:
+        p.join(TIMEOUT)
+        assert p.exitcode == 0
+    expected = {f"child-{p.pid}" for p in processes}
+    assert hellos == expected
+    for child, seen in reports.items():
+        assert seen == (expected - {child}) | {"parent"}, child
+    q.close()
+    with pytest.raises(FileNotFoundError):
+        PySyncQ(nats_url, create=False)  # the last close deleted it
+
+
+# --- capacity, timers, screening, iteration ---
+
+
+def predicted_bytes(storage, url, sender, mtype, body):
+    """What nats-server 2.9 charges for one message (see tests/nats/capacity_test.cpp)."""
+    subject = len("pysyncq.") + len(url.rsplit("/", 1)[1])
+    headers = 10 + (16 + len(sender) + 2) + ((14 + len(mtype) + 2) if mtype else 0) + 35 + 2
+    body = len(body)
+    return 22 + subject + 4 + headers + body + 8 if storage == "file" else 16 + subject + headers + body
+
+
+@pytest.mark.parametrize("storage", ["memory", "file"])
+def test_memoryerror_comes_at_the_predicted_count(nats_url, storage):
+    each = predicted_bytes(storage, nats_url, "w", "t", "b" * 100)
+    size = 10 * each + each // 2
+    q = PySyncQ(nats_url, size=size, storage=storage)
+    q.open("w")
+    for _ in range(10):
+        q.append("t", "b" * 100)
+    with pytest.raises(MemoryError) as caught:
+        q.append("t", "b" * 100)
+    assert caught.value.needed_bytes == each
+    assert caught.value.free_bytes == size - 10 * each
+    assert q.stats().used_bytes == 10 * each
+    # Only this process holds them and it cannot read while it waits: no timer helps.
+    with pytest.raises(pysyncq.Deadlock):
+        q.append("t", "b" * 100, block=True, timer=TIMEOUT)
+    q.close()
+
+
+def test_a_blocked_append_waits_its_timer_then_for_a_reader(nats_url):
+    q = PySyncQ(nats_url, size=4096)
+    q.open("w")
+    other = PySyncQ(nats_url, create=False)  # a second member, in this process
+    other.open("other")
+    with pytest.raises(MemoryError):
+        while True:
+            q.append("t", "b" * 300)
+    assert list(q) == []  # its own messages are screened: read and freed for q
+    start = time.monotonic()
+    with pytest.raises(MemoryError) as caught:
+        q.append("t", "b" * 300, block=True, timer=0.3)
+    assert not isinstance(caught.value, pysyncq.Deadlock)
+    assert 0.3 <= time.monotonic() - start < 10
+    assert other.pop(block=True, timer=5) == ("w", "t", "b" * 300)
+    q.append("t", "b" * 300, block=True, timer=10)
+    other.close()
+    q.close()
+
+
+def test_a_blocking_pop_waits_its_timer_and_iteration_ends_when_empty(nats_url):
+    q = PySyncQ(nats_url, size=1 << 16)
+    q.open("me", filtself=False)
+    start = time.monotonic()
+    assert q.pop(block=True, timer=0.3) is None
+    assert 0.3 <= time.monotonic() - start < 10
+    for body in ("a", "b", "c"):
+        q.append("t", body)
+    assert [m[2] for m in q(block=True, timer=0.5)] == ["a", "b", "c"]
+    assert list(q) == []
+    q.append(b"t", b"\xff\x00")
+    assert q.pop(block=True, timer=5, decode=False) == (b"me", b"t", b"\xff\x00")
+    q.close()
+
+
+def test_screening_skips_own_messages_and_chosen_types(nats_url):
+    q = PySyncQ(nats_url, size=1 << 16)
+    q.open("me")  # filtself: screens "me"
+    assert "me" in q.scrnsend
+    q.append("t", "mine")
+    assert q.pop(block=True, timer=0.5) is None
+    q.scrnsend.discard("me")
+    q.scrntype.add("noise")
+    q.append("noise", "x")
+    q.append("t", "kept")
+    assert q.pop(block=True, timer=5) == ("me", "t", "kept")
+    q.close()
+
+
+def test_keyword_arguments_are_checked(nats_url):
+    with pytest.raises(ValueError):
+        PySyncQ(nats_url, storage="disk")
+    with pytest.raises(ValueError):
+        PySyncQ(nats_url, liveness=0)
+    with pytest.raises(ValueError):
+        PySyncQ(nats_url, replicas=7)
+    with pytest.raises(ConnectionRefusedError):
+        PySyncQ("nats://127.0.0.1:1/nobody")
+    with pytest.raises(ValueError):
+        PySyncQ("nats://127.0.0.1/bad.name")
+
+
+def sleeper(q, ready):
+    q.open("doomed")
+    ready.set()
+    time.sleep(TIMEOUT)
+
+
+def test_a_killed_member_is_dropped_within_its_liveness(nats_url):
+    context = mp.get_context("spawn")
+    q = PySyncQ(nats_url, size=1 << 20, liveness=1.0)
+    q.open("parent")
+    ready = context.Event()
+    child = context.Process(target=sleeper, args=(q, ready))
+    child.start()
+    assert ready.wait(TIMEOUT)
+    for _ in range(100):
+        q.append("t", "x" * 100)
+    assert list(q) == []  # the parent reads (skips) its own: only the child holds them
+    assert q.stats().used_bytes > 0
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(TIMEOUT)
+    start = time.monotonic()
+    while q.stats().used_bytes != 0:
+        assert time.monotonic() - start < 10, "never freed"
+        time.sleep(0.02)
+    assert time.monotonic() - start <= 1.0 + 1.0
+    assert q.stats().members == 1
+    q.close()
+
+
+# --- C++ and Python processes on one queue ---
+
+
+def _member_program():
+    override = os.environ.get("SYNCQ_TEST_MEMBER")
+    if override:
+        return pathlib.Path(override)
+    build = pathlib.Path(pysyncq.__file__).resolve().parent.parent.parent
+    return build / "tests" / "cli" / "syncq_test_member"
+
+
+def test_cpp_and_python_processes_share_one_nats_queue(nats_url):
+    program = _member_program()
+    if not program.is_file():
+        pytest.skip(f"no C++ test member at {program} (set SYNCQ_TEST_MEMBER)")
+    q = PySyncQ(nats_url, size=1 << 16)
+    q.open("python")
+    member = subprocess.Popen([str(program), nats_url, "cxx"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert member.stdout.readline().startswith("ready ")
+        q.append("greeting", "from python")
+        member.stdin.write("pop-wait 10\n")
+        member.stdin.flush()
+        sender, mtype, body = member.stdout.readline().split()[1:]
+        assert bytes.fromhex(sender) == b"python"
+        assert bytes.fromhex(body) == b"from python"
+        member.stdin.write(f"append {b'reply'.hex()} {b'from c++'.hex()}\n")
+        member.stdin.flush()
+        assert member.stdout.readline().startswith("appended ")
+        assert q.pop(block=True, timer=10) == ("cxx", "reply", "from c++")
+        member.stdin.write("close\n")
+        member.stdin.flush()
+        assert member.stdout.readline().strip() == "closed"
+        assert member.wait(TIMEOUT) == 0
+    finally:
+        if member.poll() is None:
+            member.kill()
+    q.close()
+
+
+# --- a 3-node cluster, replicas=3, the stream leader killed ---
+
+
+def counting_reader(q, ready, count, results):
+    q.open()
+    ready.wait(TIMEOUT)
+    bodies = [m[2] for _, m in zip(range(count), q(block=True, timer=TIMEOUT))]
+    results.put(bodies)
+    q.close()
+
+
+def test_the_guide_example_survives_a_killed_stream_leader_with_replicas_3():
+    if _server_program() is None:
+        pytest.skip("nats-server is not installed (apt-get install nats-server)")
+    if not _nats_built():
+        pytest.skip("pysyncq was built without NATS support (apt-get install libnats-dev)")
+    servers = NatsServers(3)
+    try:
+        name = f"py-leader-{secrets.token_hex(4)}"
+        count = 300
+        context = mp.get_context("fork")
+        q = PySyncQ(servers.url(name), size=1 << 20, replicas=3, liveness=3.0)
+        ready, results = context.Barrier(3), context.Queue()
+        readers = [context.Process(target=counting_reader, args=(q, ready, count, results))
+                   for _ in range(2)]
+        for p in readers:
+            p.start()
+        q.open("writer")
+        ready.wait(TIMEOUT)
+        for k in range(count):
+            if k == count // 3:
+                servers.kill(servers.stream_leader(name))
+            q.append("n", str(k), block=True, timer=TIMEOUT)
+        for _ in readers:
+            assert results.get(timeout=TIMEOUT * 2) == [str(k) for k in range(count)]
+        for p in readers:
+            p.join(TIMEOUT)
+            assert p.exitcode == 0
+        q.close()
+    finally:
+        servers.close()

@@ -418,3 +418,26 @@ def test_the_guide_example_survives_a_killed_stream_leader_with_replicas_3():
         q.close()
     finally:
         servers.close()
+
+
+# --- asyncio (the event-loop fd works on any backend) ---
+
+
+def test_apop_and_aappend_work_on_a_nats_queue(nats_url):
+    import asyncio
+
+    async def scenario():
+        q = PySyncQ(nats_url, size=1 << 16)
+        q.open("async")
+        other = PySyncQ(nats_url, create=False)
+        other.open("other")
+        waiter = asyncio.create_task(q.apop(timer=TIMEOUT))
+        await asyncio.sleep(0.05)
+        other.append("t", "wake")
+        assert await waiter == ("other", "t", "wake")
+        await q.aappend("t", "back", timer=5)
+        assert other.pop(block=True, timer=10) == ("async", "t", "back")
+        other.close()
+        q.close()
+
+    asyncio.run(scenario())

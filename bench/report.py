@@ -16,6 +16,14 @@ PY_ORDER = ["pysyncq", "pysyncq-sleep", "pysyncq-spin50us", "pysyncq-hubspin", "
             "original", "mp.Queue", "mp.Pipe",
             "pyzmq"]
 PY_PEERS = ["mp.Queue", "mp.Pipe", "pyzmq"]
+# Issue 9: asyncio pingpong beside the blocking calls of the same packages.
+AIO_ORDER = ["pysyncq-asyncio", "pysyncq", "pyzmq-asyncio", "pyzmq"]
+
+
+def is_asyncio(contender):
+    return contender.endswith("-asyncio")
+
+
 CPP_ORDER = ["pysyncq", "pysyncq-sleep", "pysyncq-spin", "busy-spin", "futex", "pipe",
              "boost-mq", "zeromq", "zeromq-pubsub", "iceoryx-polling", "iceoryx-waitset",
              "spin-ring"]
@@ -92,27 +100,33 @@ def table(header, rows):
     return "\n".join(lines)
 
 
-def latency_table(res, suite, workload, order, reference, **match):
+def latency_table(res, suite, workload, order, reference, pick=None, round_trip=False,
+                  **match):
+    """Median / p99 per contender and size, then each peer ÷ `reference`. `pick` keeps
+    some contenders only; `round_trip` shows twice the one-way samples."""
     sizes = res.values(suite, workload, "size")
-    contenders = res.contenders(suite, workload, order)
+    contenders = [c for c in res.contenders(suite, workload, order) if not pick or pick(c)]
     if not sizes or not contenders:
         return ""
     sustained = workload == "echo"
-    header = [("median / p99 / sustained µs (one way)" if sustained
-               else "median / p99 µs (one way)")] + [size_label(s) for s in sizes]
+    scale = 2 if round_trip else 1
+    way = "round trip" if round_trip else "one way"
+    header = [(f"median / p99 / sustained µs ({way})" if sustained
+               else f"median / p99 µs ({way})")] + [size_label(s) for s in sizes]
     rows = []
     for c in contenders:
         row = [c]
         for s in sizes:
             r = res.get(suite, workload, c, size=s, **match)
-            text = f"{fmt_us(r['median_us'])} / {fmt_us(r['p99_us'])}" if r else "-"
+            text = (f"{fmt_us(scale * r['median_us'])} / {fmt_us(scale * r['p99_us'])}"
+                    if r else "-")
             if r and sustained and "sustained_us" in r:
-                text += f" / {fmt_us(r['sustained_us'])}"
+                text += f" / {fmt_us(scale * r['sustained_us'])}"
             row.append(text)
         rows.append(row)
     ours = {s: res.get(suite, workload, reference, size=s, **match) for s in sizes}
     for c in contenders:
-        if c.startswith("pysyncq"):
+        if c.startswith("pysyncq") or c == reference:
             continue
         row = [f"*{c} ÷ {reference}*"]
         for s in sizes:
@@ -148,6 +162,15 @@ def fanout_table(res, suite, order, reference):
             row.append(f"{o['msgs_per_s'] / r['msgs_per_s']:.1f}x" if r and o else "-")
         rows.append(row)
     return table(header, rows)
+
+
+def asyncio_table(res):
+    """Issue 9: round trips awaited in asyncio, beside the same packages' blocking calls
+    (the same pingpong runs as the one-way table, doubled)."""
+    if not any(is_asyncio(c) for c in res.contenders("python", "pingpong", AIO_ORDER)):
+        return ""
+    return latency_table(res, "python", "pingpong", AIO_ORDER, "pysyncq-asyncio",
+                         pick=lambda c: c in AIO_ORDER, round_trip=True)
 
 
 def scaling_table(res):
@@ -298,7 +321,10 @@ def markdown(res):
         ("Python echo (8 processes, the original's benchmark)",
          latency_table(res, "python", "echo", PY_ORDER, "pysyncq")),
         ("Python pingpong (2 processes, pinned to CPUs 0 and 1)",
-         latency_table(res, "python", "pingpong", PY_ORDER, "pysyncq")),
+         latency_table(res, "python", "pingpong", PY_ORDER, "pysyncq",
+                       pick=lambda c: not is_asyncio(c))),
+        ("Python asyncio pingpong (an asyncio loop in each of 2 processes; round trip)",
+         asyncio_table(res)),
         ("Python fanout (1 writer, R readers)", fanout_table(res, "python", PY_ORDER, "pysyncq")),
         ("Python scaling (echo at 16 B, N processes on 2 CPUs)", scaling_table(res)),
         ("C++ pingpong (pinned to CPUs 0 and 1)",

@@ -15,7 +15,8 @@ fanout
 
 A peer gives: ``make(nchildren, size)`` in the parent before the fork (shared state
 that children inherit), then ``hub()`` / ``child(i)`` for echo and ``writer()`` /
-``reader(i)`` for fanout, each called in its own process after the fork.
+``reader(i)`` for fanout, each called in its own process after the fork. The asyncio
+contenders of pingpong (``*-asyncio``) are in aio_peers.py.
 """
 
 import os
@@ -358,6 +359,20 @@ class _PipeReader:
 
 # --- pyzmq PUB/SUB over ipc://, PUSH/PULL back channel -----------------------------------
 
+def zmq_socket(context, kind, path, bind):
+    """A socket of `context` (plain or zmq.asyncio) on ipc://path, high-water marks off
+    (nothing dropped, a send never blocks on them), no linger at close."""
+    import zmq
+    sock = context.socket(kind)
+    sock.setsockopt(zmq.SNDHWM, 0)
+    sock.setsockopt(zmq.RCVHWM, 0)
+    sock.setsockopt(zmq.LINGER, 0)
+    if kind == zmq.SUB:
+        sock.setsockopt(zmq.SUBSCRIBE, b"")
+    (sock.bind if bind else sock.connect)("ipc://" + path)
+    return sock
+
+
 class ZmqPeer:
     label = "pyzmq"
 
@@ -372,15 +387,7 @@ class ZmqPeer:
 
     def _socket(self, kind, path, bind):
         import zmq
-        ctx = zmq.Context.instance()
-        sock = ctx.socket(kind)
-        sock.setsockopt(zmq.SNDHWM, 0)
-        sock.setsockopt(zmq.RCVHWM, 0)
-        sock.setsockopt(zmq.LINGER, 0)
-        if kind == zmq.SUB:
-            sock.setsockopt(zmq.SUBSCRIBE, b"")
-        (sock.bind if bind else sock.connect)("ipc://" + path)
-        return sock
+        return zmq_socket(zmq.Context.instance(), kind, path, bind)
 
     def _publisher(self):
         import zmq
@@ -499,6 +506,9 @@ class _ZmqReader:
 
 def make_peer(contender):
     """The peer named `contender` (as workloads.py and run_python.py name them)."""
+    if contender.endswith("-asyncio"):
+        import aio_peers  # imports this module: import it only when asked
+        return aio_peers.make_peer(contender)
     if contender == "pysyncq":
         return PySyncQPeer("pysyncq")
     if contender == "pysyncq-hubspin":

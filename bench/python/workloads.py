@@ -2,13 +2,16 @@
 
     PYTHONPATH=<where pysyncq is> /usr/bin/python3 bench/python/workloads.py \\
         --contender pysyncq|pysyncq-sleep|pysyncq-spin|original|mp.Queue|mp.Pipe|pyzmq \\
+                    |pysyncq-asyncio|pyzmq-asyncio \\
         --workload echo|pingpong|fanout|scaling [--quick]
 
 echo      N processes (default 8) on one queue; the parent sends an 'origin' of S bytes,
           every child echoes it, the parent waits for child 0's echo and drains the rest
           (the original package's tests/benchmark.py). One-way time = half the round
           trip; every round trip is one sample. Not pinned (8 processes, 2 CPUs).
-pingpong  echo with 2 processes, parent pinned to CPU 0 and child to CPU 1.
+pingpong  echo with 2 processes, parent pinned to CPU 0 and child to CPU 1. The
+          *-asyncio contenders (issue 9) run an asyncio loop in each process and await
+          every send and receive (aio_peers.py).
 fanout    1 writer (CPU 0), R readers (CPU 1, 0, 1, ...); messages/s delivered to every
           reader (the writer stops at its time budget, then sends 'end').
 scaling   echo at 16 B with N = 2, 4, 8, 16.
@@ -18,6 +21,7 @@ and ours are both the package `pysyncq`, told apart by PYTHONPATH).
 """
 
 import argparse
+import asyncio
 import gc
 import json
 import multiprocessing as mp
@@ -66,6 +70,59 @@ def _echo_child(peer, index, barrier, pinned, done):
     done[index] = time.perf_counter_ns()  # after the stop message: all echoes are sent
 
 
+class _Enough:
+    """When to stop sampling: at max_samples, or once both min_samples and the time
+    budget (counted from the first call, after the burn-in) are reached."""
+
+    def __init__(self, budget, min_samples, max_samples):
+        self.budget, self.deadline = budget, None
+        self.min_samples, self.max_samples = min_samples, max_samples
+
+    def __call__(self, samples):
+        now = time.perf_counter()
+        if self.deadline is None:
+            self.deadline = now + self.budget
+        n = len(samples)
+        return n >= self.max_samples or (n >= self.min_samples and now >= self.deadline)
+
+
+def _round_trips(hub, body, enough):
+    """Burn-in, then one-way µs samples until `enough`, then the stop message; returns
+    the samples and the clock at the first timed send."""
+    for _ in range(20):
+        hub.send(body)
+        hub.wait_echo()
+        hub.drain()
+    samples = []
+    clock = time.perf_counter_ns
+    first = clock()
+    while not enough(samples):
+        start = clock()
+        hub.send(body)
+        hub.wait_echo()
+        hub.drain()
+        samples.append((clock() - start) / 2000.0)
+    hub.stop()
+    return samples, first
+
+
+async def _round_trips_async(hub, body, enough):
+    """_round_trips for an asyncio hub (aio_peers.py), all in one running loop."""
+    for _ in range(20):
+        await hub.send(body)
+        await hub.wait_echo()
+    samples = []
+    clock = time.perf_counter_ns
+    first = clock()
+    while not enough(samples):
+        start = clock()
+        await hub.send(body)
+        await hub.wait_echo()
+        samples.append((clock() - start) / 2000.0)
+    await hub.stop()
+    return samples, first
+
+
 def run_echo(peer, nprocs, size, budget, min_samples, max_samples, pinned):
     """One-way µs samples of the echo workload with `nprocs` processes, and the
     sustained one-way time: from the first send until every child has echoed every
@@ -92,24 +149,13 @@ def run_echo(peer, nprocs, size, budget, min_samples, max_samples, pinned):
         hub = peer.hub()
         barrier.wait()
         body = bytes(size)
+        enough = _Enough(budget, min_samples, max_samples)
         gc.disable()
-        for _ in range(20):  # burn-in
-            hub.send(body)
-            hub.wait_echo()
-            hub.drain()
-        samples = []
-        clock = time.perf_counter_ns
-        first = clock()
-        deadline = time.perf_counter() + budget
-        while len(samples) < max_samples and (len(samples) < min_samples
-                                                or time.perf_counter() < deadline):
-            start = clock()
-            hub.send(body)
-            hub.wait_echo()
-            hub.drain()
-            samples.append((clock() - start) / 2000.0)
+        if getattr(hub, "asynchronous", False):
+            samples, first = asyncio.run(_round_trips_async(hub, body, enough))
+        else:
+            samples, first = _round_trips(hub, body, enough)
         gc.enable()
-        hub.stop()
         # Keep draining while the children finish: a child whose last echoes are still
         # in flight (a multiprocessing.Queue feeder thread, a full pipe) cannot exit
         # until the parent reads them.

@@ -89,8 +89,10 @@ def fmt_rate(value):
         return "-"
     if value >= 1e6:
         return f"{value / 1e6:.2f}M"
-    if value >= 1e3:
+    if value >= 1e5:
         return f"{value / 1e3:.0f}k"
+    if value >= 1e3:  # three digits: NATS rates are thousands, not millions
+        return f"{value / 1e3:.3g}k"
     return f"{value:.0f}"
 
 
@@ -171,6 +173,52 @@ def asyncio_table(res):
         return ""
     return latency_table(res, "python", "pingpong", AIO_ORDER, "pysyncq-asyncio",
                          pick=lambda c: c in AIO_ORDER, round_trip=True)
+
+
+# Issue 8: the same queue on shared memory and on NATS, then raw NATS floors.
+NATS_SETUPS = ["shared memory", "1 server", "3 nodes, replicas=3"]
+NATS_ORDER = ["pysyncq", "nats-core", "js-publish", "js-publish-async"]
+
+
+def nats_table(res):
+    """One row per (setup, contender): pingpong one-way µs, fanout and publish msgs/s at
+    the one size measured; then how much the queue on NATS costs over shared memory."""
+    records = [r for r in res.data if r["suite"] == "nats"]
+    if not records:
+        return ""
+    setups = [x for x in NATS_SETUPS if any(r.get("setup") == x for r in records)]
+    setups += sorted({r.get("setup") for r in records} - set(setups))
+    size = size_label(records[0]["size"])
+    readers = next((r["readers"] for r in records if r["workload"] == "fanout"), "?")
+    header = ["setup", "contender", f"pingpong {size}: median / p99 µs (one way)",
+              f"fanout {size}, 1 writer to {readers} readers: msgs/s",
+              f"publish {size}, no readers: msgs/s"]
+
+    def get(workload, contender, setup):
+        return res.get("nats", workload, contender, setup=setup)
+
+    present = {r["contender"] for r in records}
+    contenders = [c for c in NATS_ORDER if c in present] + sorted(present - set(NATS_ORDER))
+    rows = []
+    for setup in setups:
+        for c in contenders:
+            ping, fan, pub = (get(w, c, setup) for w in ("pingpong", "fanout", "publish"))
+            if ping or fan or pub:
+                rows.append([setup, c,
+                             f"{fmt_us(ping['median_us'])} / {fmt_us(ping['p99_us'])}"
+                             if ping else "-",
+                             fmt_rate(fan["msgs_per_s"]) if fan else "-",
+                             fmt_rate(pub["msgs_per_s"]) if pub else "-"])
+    base = setups[0]
+    for setup in setups[1:]:
+        ping, ping0 = get("pingpong", "pysyncq", setup), get("pingpong", "pysyncq", base)
+        fan, fan0 = get("fanout", "pysyncq", setup), get("fanout", "pysyncq", base)
+        rows.append([f"*{setup} ÷ {base}*", "pysyncq",
+                     f"{ping['median_us'] / ping0['median_us']:.0f}x slower"
+                     if ping and ping0 else "-",
+                     f"{fan0['msgs_per_s'] / fan['msgs_per_s']:.0f}x fewer"
+                     if fan and fan0 else "-", ""])
+    return table(header, rows)
 
 
 def scaling_table(res):
@@ -330,6 +378,8 @@ def markdown(res):
         ("C++ pingpong (pinned to CPUs 0 and 1)",
          latency_table(res, "cpp", "pingpong", CPP_ORDER, "pysyncq")),
         ("C++ fanout (1 writer, R readers)", fanout_table(res, "cpp", CPP_ORDER, "pysyncq")),
+        ("Across machines: the queue on NATS JetStream (loopback), and raw NATS floors",
+         nats_table(res)),
     ]
     for title, text in sections:
         if text:

@@ -9,7 +9,8 @@
 # Writes bench/results/results.json, bench/results/bench.png and results.md.
 # Leaves no process and no /dev/shm segment behind, even when interrupted: every step
 # runs in its own process group, which the exit trap ends, and the names this bench
-# creates (pysyncq-bench-*) are removed at exit; RouDi is stopped if we started it.
+# creates (pysyncq-bench-*) are removed at exit; RouDi is stopped if we started it, and
+# the NATS step's servers die with it.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -149,6 +150,19 @@ if [ -x "$BUILD/bench/pysyncq_bench_iceoryx" ]; then
   fi
 else
   skip cpp iceoryx "not built (libiceoryx-posh-dev was missing at configure time)"
+fi
+
+# --- NATS: what crossing machines costs (issue 8) ---------------------------------------
+# The binary starts and stops its own nats-servers (one, then a 3-node cluster) on
+# 127.0.0.1 and says {"skipped": ...} itself when nats-server is not installed.
+if [ -x "$BUILD/bench/pysyncq_bench_nats" ]; then
+  say "NATS: our queue on 1 server and on 3 nodes with replicas=3, beside shared memory"
+  run_step timeout 600 "$BUILD/bench/pysyncq_bench_nats" "${QUICK_FLAG[@]}" >>"$RAW" || {
+    say "pysyncq_bench_nats failed"
+    record "{\"suite\": \"nats\", \"failed\": \"nats\", \"reason\": \"pysyncq_bench_nats exited with an error\"}"
+  }
+else
+  skip nats nats "not built: libnats-dev was missing at configure time (make bench installs it and nats-server, then builds)"
 fi
 
 # --- hot path: syscalls per non-blocking append+pop, and memory --------------------------

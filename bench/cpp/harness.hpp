@@ -63,15 +63,23 @@ inline double seconds_since(Clock::time_point start) {
 
 struct Options {
   bool quick = false;
-  std::string only;   // run only contenders whose name contains this
-  int cpus = 2;       // CPUs used for pinning (0 and 1 by default)
+  std::string only; // run only contenders whose name contains this
+  int cpus = 2;     // CPUs used for pinning (0 and 1 by default)
   bool pin = true;
-  int fanout_runs_override = 0; // iceoryx: one run per process (see peer_iceoryx.hpp)
+  int fanout_runs_override = 0;         // iceoryx: one run per process (see peer_iceoryx.hpp)
+  int pingpong_iterations_override = 0; // NATS: a round trip costs ~1000x shared memory
+  std::string suite = "cpp";            // the report's section of every record
+  std::string setup;                    // where the transport runs (NATS), when set
 
   bool wants(std::string_view contender) const {
     return only.empty() || contender.find(only) != std::string_view::npos;
   }
-  int pingpong_iterations() const { return quick ? 2000 : 10000; }
+  int pingpong_iterations() const {
+    if (pingpong_iterations_override > 0) {
+      return pingpong_iterations_override;
+    }
+    return quick ? 2000 : 10000;
+  }
   std::vector<std::size_t> latency_sizes() const {
     return quick ? std::vector<std::size_t>{64, 4096}
                  : std::vector<std::size_t>{16, 64, 256, 4096, 65536};
@@ -127,12 +135,23 @@ inline void pin_to_cpu(const Options &options, int cpu) {
   (void)sched_setaffinity(0, sizeof set, &set); // best effort: a cgroup may forbid it
 }
 
+// Undoes pin_to_cpu: before starting helper processes (servers) that must not inherit
+// the pinning of a client.
+inline void unpin(const Options &options) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int cpu = 0; cpu < options.cpus; ++cpu) {
+    CPU_SET(cpu, &set);
+  }
+  (void)sched_setaffinity(0, sizeof set, &set);
+}
+
 // An object of type T in memory shared by this process and the children it forks.
 template <class T> class Shared {
 public:
   Shared() {
-    void *memory = mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                        -1, 0);
+    void *memory =
+        mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) {
       die("mmap of shared state failed");
     }
@@ -250,10 +269,17 @@ inline Summary summarize(std::vector<double> values) {
 // One result as one JSON line on stdout (bench/report.py reads them).
 class Record {
 public:
-  Record(std::string_view workload, std::string_view contender) {
-    add("suite", "cpp");
+  Record(std::string_view workload, std::string_view contender, std::string_view suite = "cpp") {
+    add("suite", suite);
     add("workload", workload);
     add("contender", contender);
+  }
+  // A record of a workload run with `options`: their suite, and their setup if any.
+  Record(std::string_view workload, std::string_view contender, const Options &options)
+      : Record(workload, contender, options.suite) {
+    if (!options.setup.empty()) {
+      add("setup", options.setup);
+    }
   }
   Record &add(std::string_view key, std::string_view value) {
     std::string escaped;
@@ -316,6 +342,12 @@ private:
 inline void progress(const std::string &text) {
   std::fprintf(stderr, "  %s\n", text.c_str());
   std::fflush(stderr);
+}
+
+// The contender as progress lines name it: with its setup when there is one.
+inline std::string progress_label(const Options &options, std::string_view contender) {
+  return options.setup.empty() ? std::string(contender)
+                               : std::string(contender) + " @ " + options.setup;
 }
 
 // --- workloads ---
@@ -396,7 +428,7 @@ void run_pingpong(const Options &options, std::string_view contender, std::size_
     after();
   }
   const Summary summary = summarize(one_way_us);
-  Record("pingpong", contender)
+  Record("pingpong", contender, options)
       .add("size", static_cast<std::uint64_t>(size))
       .add("median_us", summary.median)
       .add("p99_us", summary.p99)
@@ -406,8 +438,8 @@ void run_pingpong(const Options &options, std::string_view contender, std::size_
       .add("pinned", options.pin)
       .print();
   char text[160];
-  std::snprintf(text, sizeof text, "pingpong %-24s %6zu B  median %8.2f us  p99 %8.2f us",
-                std::string(contender).c_str(), size, summary.median, summary.p99);
+  std::snprintf(text, sizeof text, "pingpong %-30s %6zu B  median %8.2f us  p99 %8.2f us",
+                progress_label(options, contender).c_str(), size, summary.median, summary.p99);
   progress(text);
 }
 
@@ -501,8 +533,8 @@ FanoutResult run_fanout_once(const Options &options, std::string_view contender,
     const std::uint64_t limit = options.fanout_messages(size);
     const auto budget = std::chrono::duration<double>(options.fanout_seconds());
     const auto start = Clock::now();
-    start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch())
-                   .count();
+    start_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count();
     while (sent < limit) {
       side.send(payload.data(), payload.size());
       ++sent;
@@ -521,8 +553,7 @@ FanoutResult run_fanout_once(const Options &options, std::string_view contender,
   for (int r = 0; r < readers; ++r) {
     if (state->received[r].load() != sent) {
       die(std::string(contender) + ": reader " + std::to_string(r) + " got " +
-          std::to_string(state->received[r].load()) + " of " + std::to_string(sent) +
-          " messages");
+          std::to_string(state->received[r].load()) + " of " + std::to_string(sent) + " messages");
     }
     last_ns = std::max<std::int64_t>(last_ns, state->done_ns[r].load());
     result.reader_rss_kib = std::max(result.reader_rss_kib, state->reader_rss_kib[r].load());
@@ -540,15 +571,15 @@ void run_fanout(const Options &options, std::string_view contender, std::size_t 
   std::vector<double> rates;
   FanoutResult last;
   for (int run = 0; run < options.fanout_runs(); ++run) {
-    last = run_fanout_once(options, contender, size, readers, needs_warmup, make_writer,
-                           make_reader);
+    last =
+        run_fanout_once(options, contender, size, readers, needs_warmup, make_writer, make_reader);
     rates.push_back(last.msgs_per_s);
     if (after) {
       after();
     }
   }
   const Summary summary = summarize(rates);
-  Record("fanout", contender)
+  Record("fanout", contender, options)
       .add("size", static_cast<std::uint64_t>(size))
       .add("readers", readers)
       .add("msgs_per_s", summary.median)
@@ -562,8 +593,8 @@ void run_fanout(const Options &options, std::string_view contender, std::size_t 
       .add_values("runs", rates)
       .print();
   char text[200];
-  std::snprintf(text, sizeof text, "fanout   %-24s %6zu B  %d readers  %10.0f msgs/s  %8.1f MB/s",
-                std::string(contender).c_str(), size, readers, summary.median,
+  std::snprintf(text, sizeof text, "fanout   %-30s %6zu B  %d readers  %10.0f msgs/s  %8.1f MB/s",
+                progress_label(options, contender).c_str(), size, readers, summary.median,
                 summary.median * static_cast<double>(size) / 1e6);
   progress(text);
 }

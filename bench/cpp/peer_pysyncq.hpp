@@ -55,12 +55,17 @@ private:
 };
 
 // A unique queue name per run, and the creator's handle (not a member) kept until the
-// run ends; `finish()` removes the name should a failed run have left it.
+// run ends; `finish()` removes the name should a failed run have left it. `location` is
+// "" for shared memory or "nats://host:port/" for a queue on NATS (`replicas` copies).
 class PysyncqRun {
 public:
-  explicit PysyncqRun(std::uint64_t capacity_bytes)
-      : name_("pysyncq-bench-" + std::to_string(getpid()) + "-" + std::to_string(counter()++)),
-        creator_(pysyncq::Queue::create(name_, {.capacity_bytes = capacity_bytes})) {}
+  explicit PysyncqRun(std::uint64_t capacity_bytes, const std::string &location = "",
+                      int replicas = 1)
+      : name_(location + "pysyncq-bench-" + std::to_string(getpid()) + "-" +
+              std::to_string(counter()++)),
+        creator_(pysyncq::Queue::create(name_,
+                                        {.capacity_bytes = capacity_bytes, .replicas = replicas})) {
+  }
   const std::string &name() const noexcept { return name_; }
   void finish() {
     try {
@@ -90,18 +95,40 @@ inline std::vector<PolicyVariant> pysyncq_variants() {
           {"pysyncq-spin", pysyncq::WaitPolicy::spin_only()}};
 }
 
+// One pingpong / fanout of our queue with one wait policy; `location` and `replicas` as
+// for PysyncqRun (peer_nats.hpp runs the same workloads on NATS).
+inline void pysyncq_pingpong(const Options &options, const PolicyVariant &variant, std::size_t size,
+                             const std::string &location = "", int replicas = 1) {
+  PysyncqRun run(1 << 20, location, replicas);
+  run_pingpong(
+      options, variant.contender, size,
+      [&] { return PysyncqSide(run.name(), "parent", variant.policy); },
+      [&] { return PysyncqSide(run.name(), "child", variant.policy); }, [&] { run.finish(); });
+}
+
+inline void pysyncq_fanout(const Options &options, const PolicyVariant &variant, std::size_t size,
+                           int readers, const std::string &location = "", int replicas = 1) {
+  constexpr std::uint64_t kCapacity = 4 << 20;
+  std::optional<PysyncqRun> run;
+  const auto make_writer = [&](int) {
+    return PysyncqSide(run->name(), "writer", variant.policy, true);
+  };
+  const auto make_reader = [&](int r) {
+    return PysyncqSide(run->name(), "reader-" + std::to_string(r), variant.policy);
+  };
+  // A fresh queue per run: run_fanout calls `after` between runs.
+  run.emplace(kCapacity, location, replicas);
+  run_fanout(options, variant.contender, size, readers, false, make_writer, make_reader, [&] {
+    run->finish();
+    run.emplace(kCapacity, location, replicas);
+  });
+  run->finish();
+}
+
 inline void bench_pysyncq_at(const Options &options, std::size_t size) {
   for (const PolicyVariant &variant : pysyncq_variants()) {
-    if (!options.wants(variant.contender)) {
-      continue;
-    }
-    {
-      PysyncqRun run(1 << 20);
-      run_pingpong(
-          options, variant.contender, size,
-          [&] { return PysyncqSide(run.name(), "parent", variant.policy); },
-          [&] { return PysyncqSide(run.name(), "child", variant.policy); },
-          [&] { run.finish(); });
+    if (options.wants(variant.contender)) {
+      pysyncq_pingpong(options, variant, size);
     }
   }
 }
@@ -113,21 +140,7 @@ inline void bench_pysyncq_fanout(const Options &options) {
     }
     for (const std::size_t size : options.fanout_sizes()) {
       for (const int readers : options.fanout_readers()) {
-        std::optional<PysyncqRun> run;
-        const auto make_writer = [&](int) {
-          return PysyncqSide(run->name(), "writer", variant.policy, true);
-        };
-        const auto make_reader = [&](int r) {
-          return PysyncqSide(run->name(), "reader-" + std::to_string(r), variant.policy);
-        };
-        // A fresh queue per run: run_fanout calls `after` between runs.
-        run.emplace(4 << 20);
-        run_fanout(options, variant.contender, size, readers, false, make_writer, make_reader,
-                   [&] {
-                     run->finish();
-                     run.emplace(4 << 20);
-                   });
-        run->finish();
+        pysyncq_fanout(options, variant, size, readers);
       }
     }
   }

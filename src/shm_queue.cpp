@@ -409,8 +409,8 @@ private:
     platform::RobustLock lock(header().lock_storage);
     if (lock.owner_died()) {
       header().lock_recoveries.fetch_add(1, std::memory_order_relaxed); // stats only
+      segment_.members.repair_after_crash(); // first: reaping relies on the counts
       segment_.members.reap_dead(alive);
-      segment_.members.recount_sleepers();
       lock.mark_consistent();
     }
     step();

@@ -33,12 +33,15 @@ std::optional<std::uint32_t> MemberTable::join(int pid, std::uint64_t start_time
     std::memset(candidate.sender, 0, sizeof candidate.sender);
     std::memcpy(candidate.sender, sender.data(),
                 std::min(sender.size(), sizeof candidate.sender - 1));
+    // The scan bound grows before the slot turns active: a joiner killed in between
+    // must leave an active slot that every scan (reaping, recount) can see, not one
+    // past scan_end() that holds back nothing and is never reaped.
+    if (header_->slots_in_use.load(std::memory_order_relaxed) < index + 1) {
+      header_->slots_in_use.store(index + 1, std::memory_order_relaxed); // under the lock
+    }
     // SYNC POINT: slot published (release; scanners acquire).
     candidate.state.store(kSlotActive, std::memory_order_release);
     header_->member_count.fetch_add(1, std::memory_order_relaxed); // under the lock
-    if (header_->slots_in_use.load(std::memory_order_relaxed) < index + 1) {
-      header_->slots_in_use.store(index + 1, std::memory_order_relaxed);
-    }
     return index;
   }
   return std::nullopt;
@@ -105,20 +108,28 @@ std::uint32_t MemberTable::reap_dead(const IsAlive &is_alive,
   return reaped;
 }
 
-void MemberTable::recount_sleepers() const noexcept {
+void MemberTable::repair_after_crash() const noexcept {
   std::uint32_t message_sleepers = 0;
   std::uint32_t space_sleepers = 0;
   std::uint32_t members = 0;
-  const std::uint32_t end = scan_end();
-  for (std::uint32_t index = 0; index < end; ++index) {
+  std::uint32_t bound = 0;
+  // Every slot, not only those below scan_end(): a segment written by an older build
+  // could hold an active slot past the bound (join used to publish it first).
+  for (std::uint32_t index = 0; index < header_->max_members; ++index) {
     const MemberSlot &member = slots_[index];
     if (member.state.load(std::memory_order_relaxed) != kSlotActive) {
       continue;
     }
     ++members;
+    bound = index + 1;
     const std::uint32_t waiting = member.waiting.load(std::memory_order_relaxed);
     message_sleepers += message_sleepers_of(waiting);
     space_sleepers += space_sleepers_of(waiting);
+  }
+  // Relaxed stores: under the lock, which every reader of these counts holds or
+  // tolerates seeing late (see scan_end()).
+  if (header_->slots_in_use.load(std::memory_order_relaxed) < bound) {
+    header_->slots_in_use.store(bound, std::memory_order_relaxed);
   }
   header_->message_sleepers.store(message_sleepers, std::memory_order_relaxed);
   header_->space_sleepers.store(space_sleepers, std::memory_order_relaxed);

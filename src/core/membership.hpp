@@ -47,10 +47,11 @@ public:
   std::uint32_t reap_dead(const IsAlive &is_alive,
                           std::optional<std::uint64_t> only_at_cursor = std::nullopt) const;
 
-  /// Under the lock: recounts the sleeper counters from the active slots' waiting bits,
-  /// and the member count from the active slots. Used after a lock holder died, when a
-  /// count may be off by its half-done update (of join, leave or a sleep).
-  void recount_sleepers() const noexcept;
+  /// Under the lock, after a lock holder died: what it may have left half-updated is
+  /// made whole again from the slots themselves. The scan bound grows to cover every
+  /// active slot, and the sleeper counters and the member count are recounted (join,
+  /// leave and a sleep each update them in more than one step).
+  void repair_after_crash() const noexcept;
 
   /// Active slots whose cursor equals `position` (the members holding back the oldest
   /// unread message when `position` is the slowest cursor).

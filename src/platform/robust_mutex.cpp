@@ -3,6 +3,7 @@
 #include "platform/syscall.hpp"
 
 #include <pthread.h>
+#include <time.h>
 
 #include <new>
 
@@ -34,8 +35,34 @@ void robust_mutex_init(std::byte *storage) {
   check(rc, "pthread_mutex_init");
 }
 
+namespace {
+// The longest one sleep on the lock lasts before it looks at the lock word again.
+//
+// Why not sleep until woken: when a holder dies, the kernel marks the word "owner died"
+// and wakes exactly one waiter. If that waiter is killed before it takes the lock
+// (a SIGKILL between its wake-up and its compare-and-swap), nobody wakes the others: the
+// word says "free, owner died", yet they sleep on it for ever. The kernel rescues this
+// race only for a word of 0, not for an owner-died word. A waiter that wakes on its own
+// now and then sees the free word and takes the lock. The uncontended path is the same
+// single compare-and-swap; a waiter pays one extra futex call per interval.
+constexpr long kLockRecheckNs = 10'000'000; // 10 ms
+
+timespec monotonic_after(long ns) noexcept {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  now.tv_nsec += ns;
+  now.tv_sec += now.tv_nsec / 1'000'000'000;
+  now.tv_nsec %= 1'000'000'000;
+  return now;
+}
+} // namespace
+
 RobustLock::RobustLock(std::byte *storage) : storage_(storage) {
-  const int rc = pthread_mutex_lock(as_mutex(storage_));
+  int rc = ETIMEDOUT;
+  while (rc == ETIMEDOUT) {
+    const timespec until = monotonic_after(kLockRecheckNs);
+    rc = pthread_mutex_clocklock(as_mutex(storage_), CLOCK_MONOTONIC, &until);
+  }
   if (rc == EOWNERDEAD) {
     owner_died_ = true;
     return;

@@ -10,7 +10,11 @@
 #include "platform/robust_mutex.hpp"
 #include "segment.hpp"
 
+#include <atomic>
 #include <csignal>
+#include <fstream>
+#include <thread>
+#include <unistd.h>
 
 namespace pysyncq::testing {
 namespace {
@@ -163,6 +167,43 @@ TEST(Reclaim, AProcessKilledHalfWayThroughJoiningDoesNotLetAnotherCloseRemoveThe
   EXPECT_FALSE(guard.exists());
 }
 
+TEST(Reclaim, AnActiveSlotPastTheScanBoundIsCountedAndReapedAfterItsJoinerDied) {
+  // What an older join (slot published before the scan bound grew) left when killed
+  // between the two: an active slot that no scan sees. Once a later join widened the
+  // bound, reaping it took one member too many off the count.
+  NameGuard guard(unique_name("past-bound"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  queue.open("owner");
+  Child joiner([&] {
+    Segment segment = Segment::attach(guard.name());
+    platform::RobustLock lock(segment.header->lock_storage);
+    const std::uint32_t bound = segment.members.scan_end();
+    const auto index = segment.members.join(::getpid(), platform::current_process().start_time,
+                                            "joiner", segment.header->tail.load());
+    if (!index || *index != bound) {
+      return 3;
+    }
+    segment.header->slots_in_use.store(bound);
+    ::kill(::getpid(), SIGKILL);
+    return 10;
+  });
+  ASSERT_EQ(joiner.wait(), -SIGKILL);
+  Child later([&] { // joins past the dead slot, then leaves
+    auto q = Queue::attach(guard.name());
+    q.open("later");
+    q.close();
+    return 0;
+  });
+  ASSERT_EQ(later.wait(), 0);
+  EXPECT_TRUE(guard.exists()) << "the queue was removed while 'owner' is still open";
+  const Stats stats = queue.stats();
+  EXPECT_EQ(stats.members, 1U);
+  EXPECT_GE(stats.lock_recoveries, 1U);
+  expect_whole_capacity_usable(queue);
+  queue.close();
+  EXPECT_FALSE(guard.exists());
+}
+
 TEST(Reclaim, AMemberKilledWhileAsleepForSpaceIsNotTakenForADeadlockedHolder) {
   NameGuard guard(unique_name("dead-sleeper"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
@@ -220,6 +261,70 @@ TEST(Reclaim, AMemberKilledWhileAsleepForSpaceIsNotTakenForADeadlockedHolder) {
   reader_go.send('q');
   EXPECT_EQ(reader.wait(), 0);
   EXPECT_EQ(queue.stats().members, 1U);
+  queue.close();
+  EXPECT_FALSE(guard.exists());
+}
+
+namespace lost_wake {
+
+// Values of the kernel's robust futex word (linux/futex.h), which glibc's robust mutex
+// keeps as the first word of pthread_mutex_t.
+constexpr std::uint32_t kFutexWaiters = 0x80000000U;
+constexpr std::uint32_t kFutexOwnerDied = 0x40000000U;
+
+std::atomic<std::uint32_t> &lock_word(const Segment &segment) {
+  return *reinterpret_cast<std::atomic<std::uint32_t> *>(segment.header->lock_storage);
+}
+
+// Whether `pid` is asleep in the kernel inside a futex wait.
+bool asleep_on_futex(int pid) {
+  std::ifstream wchan("/proc/" + std::to_string(pid) + "/wchan");
+  std::string where;
+  std::getline(wchan, where);
+  return where.find("futex") != std::string::npos;
+}
+
+} // namespace lost_wake
+
+TEST(Reclaim, AWaiterWhoseWakeUpDiedWithAnotherKilledProcessStillTakesTheLock) {
+  // When a lock holder dies, the kernel marks the word "owner died" and wakes one
+  // waiter. If that waiter is SIGKILLed before it takes the lock, nothing wakes the
+  // others. Written here as the word that sequence leaves: free, owner died, waiters.
+  NameGuard guard(unique_name("lost-wake"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  Segment segment = Segment::attach(guard.name());
+
+  Pipe locked;
+  Child holder([&] {
+    Segment own = Segment::attach(guard.name());
+    platform::RobustLock lock(own.header->lock_storage);
+    locked.send('l');
+    ::pause(); // killed holding the lock
+    return 10;
+  });
+  ASSERT_TRUE(locked.expect('l'));
+  Child waiter([&] {
+    auto q = Queue::attach(guard.name());
+    q.open("waiter"); // sleeps on the lock
+    q.append("data", make_checked_body(1, 0, 100));
+    q.close();
+    return 0;
+  });
+  // Handshake on the kernel's state: the waiter is asleep on the word, flagged waiting.
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (!((lost_wake::lock_word(segment).load() & lost_wake::kFutexWaiters) != 0 &&
+           lost_wake::asleep_on_futex(waiter.pid()))) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the waiter never slept on the lock";
+    std::this_thread::yield();
+  }
+  // The holder's death no longer names it in the word, so the kernel wakes nobody.
+  lost_wake::lock_word(segment).store(lost_wake::kFutexWaiters | lost_wake::kFutexOwnerDied);
+  ASSERT_EQ(holder.kill_and_wait(), -SIGKILL);
+
+  EXPECT_EQ(waiter.wait(20s), 0) << "the waiter slept on a free lock for ever (-1000: timeout)";
+  EXPECT_GE(queue.stats().lock_recoveries, 1U);
+  queue.open("owner");
+  expect_whole_capacity_usable(queue);
   queue.close();
   EXPECT_FALSE(guard.exists());
 }

@@ -32,9 +32,15 @@ namespace {
 using namespace std::chrono_literals;
 
 // A blocked append looks for dead members holding back space at most this often (the
-// look costs a kill() and a /proc read per member). Also the longest a blocked append
-// sleeps between looks, so a member killed while holding space is reaped within it.
+// look costs a kill() and a /proc read per member).
 constexpr auto kReapInterval = 100ms;
+
+// The longest any waiter sleeps before it looks at the queue again. Wakers change the
+// queue first and wake sleepers after; one killed in between never wakes them. So a
+// blocked append reaps a member killed while holding space within this, and a blocked
+// pop sees a message whose writer was killed right after publishing it within this.
+// Costs an idle waiter one futex call per interval.
+constexpr auto kRecheckInterval = 100ms;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -195,6 +201,7 @@ public:
       wake_readers = header().message_sleepers.load(std::memory_order_relaxed) != 0;
       appended = true;
     });
+    PYSYNCQ_CRASH_POINT("append.before_wake"); // published and unlocked, nobody woken yet
     if (wake_readers) {
       wake(header().message_futex);
     }
@@ -263,9 +270,9 @@ public:
       if (ready) {
         return true;
       }
-      const Deadline nap = earlier(Deadline::after(kReapInterval), deadline);
-      (void)sleep_announced(me, header().space_futex, seen, nap, core::kSpaceSleeperUnit,
-                            header().space_sleepers);
+      const Deadline nap = earlier(Deadline::after(kRecheckInterval), deadline);
+      sleep_announced(me, header().space_futex, seen, nap, core::kSpaceSleeperUnit,
+                      header().space_sleepers);
       if (free_estimate() >= needed) {
         return true;
       }
@@ -343,13 +350,13 @@ public:
       if (ready) {
         return true;
       }
-      const platform::FutexWaitResult result =
-          sleep_announced(me, header().message_futex, seen, deadline, core::kMessageSleeperUnit,
-                          header().message_sleepers);
+      const Deadline nap = earlier(Deadline::after(kRecheckInterval), deadline);
+      sleep_announced(me, header().message_futex, seen, nap, core::kMessageSleeperUnit,
+                      header().message_sleepers);
       if (has_message()) {
         return true;
       }
-      if (result == platform::FutexWaitResult::kTimedOut || deadline.has_passed()) {
+      if (deadline.has_passed()) {
         return false;
       }
     }
@@ -533,19 +540,16 @@ private:
 
   // Sleeps on `word` after announce_sleep(), then takes the announcement back under the
   // lock, also when the wait throws.
-  platform::FutexWaitResult sleep_announced(const Registration &me,
-                                            std::atomic<std::uint32_t> &word, std::uint32_t seen,
-                                            Deadline until, std::uint32_t unit,
-                                            std::atomic<std::uint32_t> &sleepers) const {
-    platform::FutexWaitResult result = platform::FutexWaitResult::kWokenOrChanged;
+  void sleep_announced(const Registration &me, std::atomic<std::uint32_t> &word,
+                       std::uint32_t seen, Deadline until, std::uint32_t unit,
+                       std::atomic<std::uint32_t> &sleepers) const {
     try {
-      result = platform::futex_wait(word, seen, until);
+      (void)platform::futex_wait(word, seen, until); // the caller re-checks the queue
     } catch (...) {
       with_lock([&] { retract_sleep(me, unit, sleepers); });
       throw;
     }
     with_lock([&] { retract_sleep(me, unit, sleepers); });
-    return result;
   }
 
   // After a pop: moves our cursor to `next` and wakes appenders waiting for space.

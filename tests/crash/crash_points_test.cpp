@@ -102,6 +102,36 @@ INSTANTIATE_TEST_SUITE_P(CrashPoint, AppendCrash,
                            return name;
                          });
 
+TEST(CrashPoint, AReaderAsleepGetsAMessageWhoseWriterWasKilledBeforeWakingIt) {
+  NameGuard guard(unique_name("wake-crash"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+
+  Pipe reader_registered;
+  Child reader([&] {
+    auto q = Queue::attach(guard.name());
+    q.set_wait_policy(WaitPolicy::sleep());
+    q.open("reader");
+    reader_registered.send('r');
+    const auto message = q.pop(Deadline::never()); // as timer=None
+    q.close();
+    return message && parse_checked_body(message->body) ? 0 : 20;
+  });
+  ASSERT_TRUE(reader_registered.expect('r'));
+  ASSERT_TRUE(wait_until_member_waits(queue, reader.pid(), MemberStats::Waiting::kForMessage));
+
+  Child writer([&] {
+    auto q = Queue::attach(guard.name());
+    q.open("writer");
+    arm_crash_point("append.before_wake");
+    q.append("data", make_checked_body(1, 0, 64));
+    return 10;
+  });
+  ASSERT_EQ(writer.wait(), -SIGKILL);
+  // Without a wake-up, only a waiter that looks again by itself ever returns.
+  EXPECT_EQ(reader.wait(20s), 0) << "-1000: the reader slept through a published message";
+  EXPECT_FALSE(guard.exists()) << "the reader's close left the segment behind";
+}
+
 TEST(CrashPoint, AReaderKilledBeforeAdvancingIsReapedSoABlockedAppenderProceeds) {
   NameGuard guard(unique_name("pop-crash"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});

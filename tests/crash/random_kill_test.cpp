@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 constexpr const char *kCrashPoints[] = {
     "append.before_copy",      "append.after_copy",
-    "append.after_publish",    "pop.before_advance",
+    "append.after_publish",    "append.before_wake",      "pop.before_advance",
     "open.after_join",         "close.after_leave",
     "wait_for_space.after_announce", "wait_for_message.after_announce"};
 

@@ -1,5 +1,7 @@
 #include "segment.hpp"
 
+#include "platform/crash_point.hpp"
+
 #include "platform/futex.hpp"
 #include "platform/robust_mutex.hpp"
 
@@ -174,10 +176,14 @@ void Segment::unlink_once() {
   if (header->unlinked.load(std::memory_order_relaxed) != 0U) {
     return;
   }
-  header->unlinked.store(1, std::memory_order_relaxed);
+  // Unlink, then mark: a process killed in between leaves the mark unset, and the next
+  // last close unlinks again (a no-op: the name is gone or names a newer queue). Marked
+  // first, a kill in between would leave the name for ever.
   if (memory.name_refers_here()) {
     platform::SharedMemory::unlink(path);
   }
+  PYSYNCQ_CRASH_POINT("close.unlinking");
+  header->unlinked.store(1, std::memory_order_relaxed);
 }
 
 } // namespace pysyncq

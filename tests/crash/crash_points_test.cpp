@@ -254,6 +254,21 @@ TEST(CrashPoint, TheLastMemberKilledInCloseStillLetsTheLastProcessRemoveTheQueue
   EXPECT_FALSE(guard.exists()) << "the segment leaked";
 }
 
+TEST(CrashPoint, TheLastMemberKilledWhileRemovingTheNameLeavesNoSegmentBehind) {
+  NameGuard guard(unique_name("unlink-crash"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  Child closer([&] {
+    auto q = Queue::attach(guard.name());
+    q.open("only-member");
+    arm_crash_point("close.unlinking");
+    q.close(); // died half-way through removing the name
+    return 10;
+  });
+  ASSERT_EQ(closer.wait(), -SIGKILL);
+  queue.close(); // the last attached process
+  EXPECT_FALSE(guard.exists()) << "the segment leaked";
+}
+
 TEST(CrashPoint, AnAppenderKilledJustAfterAnnouncingItsSleepIsReapedAndItsCountDropped) {
   NameGuard guard(unique_name("space-crash"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});

@@ -8,6 +8,9 @@
 // After the round the whole capacity must be usable and the last close removes the name.
 #include "crash_helpers.hpp"
 
+#include "core/layout.hpp"
+#include "segment.hpp"
+
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -22,7 +25,7 @@ using namespace std::chrono_literals;
 constexpr const char *kCrashPoints[] = {
     "append.before_copy",      "append.after_copy",
     "append.after_publish",    "append.before_wake",      "pop.before_advance",
-    "open.after_join",         "close.after_leave",
+    "open.after_join",         "close.after_leave",       "close.unlinking",
     "wait_for_space.after_announce", "wait_for_message.after_announce"};
 
 constexpr int kSurvivors = 2;
@@ -116,6 +119,25 @@ int run_survivor(const Round &round, Queue &q, int index, const Pipe &registered
   }
   q.close();
   return kOk;
+}
+
+// The member bookkeeping of a queue, to explain a failure.
+std::string member_table_text(const std::string &name) {
+  const Segment segment = Segment::attach(name);
+  const core::SegmentHeader &header = *segment.header;
+  std::string text = "member_count " + std::to_string(header.member_count.load()) +
+                     ", slots_in_use " + std::to_string(header.slots_in_use.load()) +
+                     ", unlinked " + std::to_string(header.unlinked.load()) +
+                     ", lock_recoveries " + std::to_string(header.lock_recoveries.load()) +
+                     "; active slots:";
+  for (std::uint32_t index = 0; index < segment.members.max_members(); ++index) {
+    const core::MemberSlot &slot = segment.members.slot(index);
+    if (slot.state.load() != core::kSlotFree) {
+      text += " [" + std::to_string(index) + " pid " + std::to_string(slot.pid) + " state " +
+              std::to_string(slot.state.load()) + "]";
+    }
+  }
+  return text;
 }
 
 // A victim: random operations until it dies (its armed crash point, or the test's kill).
@@ -231,7 +253,8 @@ TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack
     expect_whole_capacity_usable(queue);
     EXPECT_EQ(queue.stats().members, 1U);
     queue.close();
-    EXPECT_FALSE(guard.exists()) << "the last close left the segment behind";
+    EXPECT_FALSE(guard.exists()) << "the last close left the segment behind: "
+                                 << (guard.exists() ? member_table_text(guard.name()) : "");
     if (::testing::Test::HasFailure()) {
       return;
     }

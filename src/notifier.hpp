@@ -5,8 +5,8 @@
 // in the queue's own futex wait, and when the wait ends it writes the eventfd. While
 // disarmed it sleeps on a condition variable, so an idle handle costs no CPU and the
 // append/pop hot path is unchanged. A killed writer cannot leave a watcher hung: the
-// wait it sleeps in has nothing to do with other processes' liveness, and the event
-// loop's own timers bound every await.
+// helper sleeps in the same bounded waits as a blocking call (docs/design.md, "Event
+// loops").
 #pragma once
 
 #include "backend.hpp"

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pysyncq {
 
@@ -67,9 +68,10 @@ std::unique_ptr<Queue::Impl> create_shm_queue(std::string_view name, const Creat
 std::unique_ptr<Queue::Impl> attach_shm_queue(std::string_view name);
 
 #ifdef PYSYNCQ_HAVE_NATS
-/// NATS JetStream backend (src/nats/), for names "nats://host[:port]/NAME".
+/// NATS JetStream backend (src/nats/), for names "nats://host[:port]/NAME" and "tls://...".
 std::unique_ptr<Queue::Impl> create_nats_queue(std::string_view url, const CreateOptions &options);
-std::unique_ptr<Queue::Impl> attach_nats_queue(std::string_view url);
+std::unique_ptr<Queue::Impl> attach_nats_queue(std::string_view url, const NatsAccess &access);
+std::vector<std::string> list_nats_queues(std::string_view server, const NatsAccess &access);
 #endif
 
 } // namespace pysyncq

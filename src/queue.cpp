@@ -8,11 +8,15 @@
 namespace pysyncq {
 
 namespace {
-[[maybe_unused]] bool is_nats_url(std::string_view name) noexcept { return name.substr(0, 7) == "nats://"; }
+// "nats://..." or "tls://...": names that shared memory cannot have (they hold '/').
+[[maybe_unused]] bool is_nats_url(std::string_view name) noexcept {
+  return name.substr(0, 7) == "nats://" || name.substr(0, 6) == "tls://";
+}
 
+// Not the name itself: a NATS URL may carry a password.
 [[noreturn, maybe_unused]] void no_nats(std::string_view name) {
-  throw InvalidArgument("queue '" + std::string(name) +
-                        "' names a NATS server, but this build of pysyncq has no NATS "
+  throw InvalidArgument("'" + std::string(name.substr(0, name.find("://") + 3)) +
+                        "...' names a NATS server, but this build of pysyncq has no NATS "
                         "support (libnats-dev was not found when it was built)");
 }
 } // namespace
@@ -78,19 +82,33 @@ Queue Queue::create(std::string_view name, const CreateOptions &options) {
   }
   return Queue(create_shm_queue(name, options));
 }
-Queue Queue::attach(std::string_view name) {
+Queue Queue::attach(std::string_view name, [[maybe_unused]] const NatsAccess &access) {
   if (is_nats_url(name)) {
 #ifdef PYSYNCQ_HAVE_NATS
-    return Queue(attach_nats_queue(name));
+    return Queue(attach_nats_queue(name, access));
 #else
     no_nats(name);
 #endif
   }
   return Queue(attach_shm_queue(name));
 }
-void Queue::unlink(std::string_view name) {
-  Queue queue = attach(name); // refuses what is not a queue
+void Queue::unlink(std::string_view name, const NatsAccess &access) {
+  Queue queue = attach(name, access); // refuses what is not a queue
   queue.impl_->unlink_now();
+}
+
+std::vector<std::string> list_queues(std::string_view server,
+                                     [[maybe_unused]] const NatsAccess &access) {
+  if (!is_nats_url(server)) {
+    throw InvalidArgument("'" + std::string(server) +
+                          "' is not a NATS server (nats://host[:port] or tls://host[:port]); "
+                          "list_queues() without an argument lists shared memory");
+  }
+#ifdef PYSYNCQ_HAVE_NATS
+  return list_nats_queues(server, access);
+#else
+  no_nats(server);
+#endif
 }
 
 void Queue::open(std::string_view sender) { live().open(sender); }

@@ -33,6 +33,29 @@
 
 namespace pysyncq {
 
+/// How to reach a NATS server that asks for a login or TLS (queue names "nats://..." and
+/// "tls://..."); ignored for shared memory. A user and password go in the URL,
+/// "nats://USER:PASSWORD@host:4222/NAME" (percent-encode ':', '@', '/', ',' and '%' in
+/// them). Queue::name(), Stats::name and every error message show the URL with the
+/// password and the token replaced by "***".
+struct NatsAccess {
+  /// An authorization token (nats-server --auth). "nats://TOKEN@host/NAME" works too;
+  /// this keeps it out of the URL.
+  std::string token{};
+  /// A credentials file: a user JWT and its NKey seed, as `nsc` writes them.
+  std::string credentials_file{};
+  /// Insist on TLS ("tls://host/NAME" says the same). A server that requires TLS gets it
+  /// anyway. The server's certificate chain is always verified.
+  bool tls = false;
+  /// PEM file of the certificate authorities that signed the server's certificate
+  /// (default: OpenSSL's default trust store).
+  std::string tls_ca_file{};
+  /// PEM files of this client's certificate and private key, for servers that verify
+  /// clients (nats-server --tlsverify). Both or neither.
+  std::string tls_cert_file{};
+  std::string tls_key_file{};
+};
+
 /// Options fixed when a queue is created.
 struct CreateOptions {
   /// Bytes of message storage; 0 means the page size. Rounded up to a multiple of 8.
@@ -50,6 +73,8 @@ struct CreateOptions {
   /// How long a member's connection may be gone before it is dropped and what it had
   /// not read is freed (the network's stand-in for noticing a dead pid).
   std::chrono::milliseconds liveness{std::chrono::seconds(5)};
+  /// How to log in to the server, and TLS.
+  NatsAccess access{};
 };
 
 /// A message owned by the caller.
@@ -112,9 +137,11 @@ public:
   static Queue create(std::string_view name, const CreateOptions &options = {});
   /// Attaches to an existing queue by name alone. Throws SyscallError(ENOENT) when there is
   /// none, NotAQueue / LayoutMismatch when the segment is not a compatible queue.
-  static Queue attach(std::string_view name);
+  /// A NATS server that refuses the login throws SyscallError(EACCES); TLS failures
+  /// SyscallError(EPROTO).
+  static Queue attach(std::string_view name, const NatsAccess &access = {});
   /// Removes a queue's name (like `rm /dev/shm/NAME`); processes already attached go on.
-  static void unlink(std::string_view name);
+  static void unlink(std::string_view name, const NatsAccess &access = {});
 
   Queue(Queue &&) noexcept;
   Queue &operator=(Queue &&) noexcept;
@@ -207,5 +234,10 @@ private:
 
 /// Names of every pysyncq queue in /dev/shm (segments with our magic; others skipped).
 std::vector<std::string> list_queues();
+/// Every pysyncq queue on the NATS server(s) `server`, "nats://host[:port]" (or tls://,
+/// with a login as in a queue URL), as queue URLs: `server` + "/NAME", in name order.
+/// Streams not made by pysyncq are skipped. Throws InvalidArgument for another kind of
+/// name, and as Queue::attach when the server cannot be reached.
+std::vector<std::string> list_queues(std::string_view server, const NatsAccess &access = {});
 
 } // namespace pysyncq

@@ -560,10 +560,20 @@ there is none, ValueError if the segment is not a compatible queue).
 )doc");
   queue_type = reinterpret_cast<PyTypeObject *>(type.ptr());
   type.def(py::init([](const std::string &name, bool create, std::uint64_t size,
-                       std::uint32_t max_members, unsigned mode, int replicas,
-                       bool file_storage, double liveness) {
+                       std::uint32_t max_members, unsigned mode, int replicas, bool file_storage,
+                       double liveness, const std::string &token, const std::string &creds,
+                       bool tls, const std::string &tls_ca, const std::string &tls_cert,
+                       const std::string &tls_key) {
+             // NATS only: how to log in, and TLS; shared memory ignores them.
+             NatsAccess access;
+             access.token = token;
+             access.credentials_file = creds;
+             access.tls = tls;
+             access.tls_ca_file = tls_ca;
+             access.tls_cert_file = tls_cert;
+             access.tls_key_file = tls_key;
              if (!create) {
-               return new QueueObject(Queue::attach(name));
+               return new QueueObject(Queue::attach(name, access));
              }
              // NATS only (names "nats://host[:port]/NAME"); shared memory ignores them.
              if (std::isnan(liveness) || liveness <= 0.0 || liveness > 1e6) {
@@ -576,11 +586,14 @@ there is none, ValueError if the segment is not a compatible queue).
              options.replicas = replicas;
              options.file_storage = file_storage;
              options.liveness = std::chrono::milliseconds(std::llround(liveness * 1000.0));
+             options.access = access;
              return new QueueObject(Queue::create(name, options));
            }),
            py::arg("name"), py::arg("create"), py::arg("size"), py::arg("max_members") = 256,
            py::arg("mode") = 0600, py::arg("replicas") = 1, py::arg("file_storage") = false,
-           py::arg("liveness") = 5.0)
+           py::arg("liveness") = 5.0, py::kw_only(), py::arg("token") = "", py::arg("creds") = "",
+           py::arg("tls") = false, py::arg("tls_ca") = "", py::arg("tls_cert") = "",
+           py::arg("tls_key") = "")
       .def("_open", &Checked<&QueueObject::open>::call, py::arg("sender"),
            "Registers this process (sender None: its pid). Raises ValueError if already open "
            "here or closed, RuntimeError if the member limit is reached.")
@@ -621,7 +634,7 @@ there is none, ValueError if the segment is not a compatible queue).
                   py::arg("body_bytes"));
   add_fast_methods(type);
 
-  module.def("list_queues", &list_queues,
+  module.def("list_queues", static_cast<std::vector<std::string> (*)()>(&list_queues),
              "Names of every pysyncq queue in /dev/shm (other segments are skipped).");
   module.def(
       "unlink", [](const std::string &name) { Queue::unlink(name); }, py::arg("name"),

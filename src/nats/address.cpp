@@ -1,19 +1,50 @@
 #include "nats/address.hpp"
 
+#include "nats/wire.hpp"
 #include "pysyncq/errors.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace pysyncq::nats {
 
 namespace {
 
-constexpr std::string_view kScheme = "nats://";
+constexpr std::string_view kNatsScheme = "nats://";
+constexpr std::string_view kTlsScheme = "tls://";
 constexpr std::size_t kMaxNameBytes = 200; // stream names become file names on the server
 
+// `url` with the password of "USER:PASSWORD@" and a "TOKEN@" shown as "***". Works on any
+// text, valid or not, so that error messages about a malformed URL show no secret either.
+std::string masked(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return std::string(url);
+  }
+  const std::size_t authority_start = scheme_end + 3;
+  const std::size_t authority_end = std::min(url.find('/', authority_start), url.size());
+  std::string out(url.substr(0, authority_start));
+  bool first = true;
+  for (const std::string_view part :
+       split(url.substr(authority_start, authority_end - authority_start), ',')) {
+    out += first ? "" : ",";
+    first = false;
+    const std::size_t at = part.rfind('@');
+    if (at == std::string_view::npos) {
+      out += part;
+      continue;
+    }
+    const std::size_t colon = part.substr(0, at).find(':');
+    out += colon == std::string_view::npos ? std::string("***")
+                                           : std::string(part.substr(0, colon + 1)) + "***";
+    out += part.substr(at);
+  }
+  return out + std::string(url.substr(authority_end));
+}
+
 [[noreturn]] void bad(std::string_view url, const std::string &why) {
-  throw InvalidArgument("bad NATS queue name '" + std::string(url) + "': " + why +
-                        " (expected nats://host[:port]/NAME)");
+  throw InvalidArgument("bad NATS queue name '" + masked(url) + "': " + why +
+                        " (expected nats://[USER:PASSWORD@]host[:port]/NAME)");
 }
 
 bool name_char(char c) noexcept {
@@ -41,32 +72,83 @@ std::string server_url(std::string_view url, std::string_view host_port) {
   if (host.empty()) {
     bad(url, "a host is empty");
   }
-  return std::string(kScheme) + std::string(host) + ":" + std::to_string(port);
+  // Always nats://: TLS is asked for in the options, and the login never reaches nats.c
+  // in a URL (so that none of its messages can show it).
+  return std::string(kNatsScheme) + std::string(host) + ":" + std::to_string(port);
+}
+
+// "USER:PASSWORD" or "TOKEN", percent-decoded, into `login`.
+void take_login(std::string_view url, std::string_view userinfo, const NatsAccess &access,
+                Login &login) {
+  const std::size_t colon = userinfo.find(':');
+  if (colon == std::string_view::npos) {
+    if (userinfo.empty()) {
+      bad(url, "the login before '@' is empty");
+    }
+    if (!access.token.empty()) {
+      bad(url, "a token is given twice, in the URL and as an option");
+    }
+    login.token = percent_decode(userinfo);
+    return;
+  }
+  if (colon == 0) {
+    bad(url, "the user before ':' is empty");
+  }
+  login.user = percent_decode(userinfo.substr(0, colon));
+  login.password = percent_decode(userinfo.substr(colon + 1));
+}
+
+// The servers, the login and the shown URL; the rest of `url` after the servers is
+// returned for the caller ("" or "/NAME").
+std::string_view parse_servers(std::string_view url, const NatsAccess &access, Address &address) {
+  std::string_view rest;
+  if (url.substr(0, kNatsScheme.size()) == kNatsScheme) {
+    rest = url.substr(kNatsScheme.size());
+  } else if (url.substr(0, kTlsScheme.size()) == kTlsScheme) {
+    rest = url.substr(kTlsScheme.size());
+    address.login.tls = true;
+  } else {
+    bad(url, "it does not start with nats:// or tls://");
+  }
+  const std::size_t slash = std::min(rest.find('/'), rest.size());
+  bool first = true;
+  for (std::string_view host : split(rest.substr(0, slash), ',')) {
+    const std::size_t at = host.rfind('@');
+    if (at != std::string_view::npos) {
+      if (!first) {
+        bad(url, "give the login once, before the first server");
+      }
+      take_login(url, host.substr(0, at), access, address.login);
+      host.remove_prefix(at + 1);
+    }
+    first = false;
+    address.servers.push_back(server_url(url, host));
+  }
+  Login &login = address.login;
+  if (login.token.empty()) {
+    login.token = access.token;
+  }
+  login.credentials_file = access.credentials_file;
+  login.tls = login.tls || access.tls;
+  login.tls_ca_file = access.tls_ca_file;
+  login.tls_cert_file = access.tls_cert_file;
+  login.tls_key_file = access.tls_key_file;
+  if (login.tls_cert_file.empty() != login.tls_key_file.empty()) {
+    bad(url, "a client certificate needs its key, and a key its certificate");
+  }
+  address.url = masked(url);
+  return rest.substr(slash);
 }
 
 } // namespace
 
-Address parse_address(std::string_view url) {
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    bad(url, "it does not start with nats://");
-  }
-  const std::string_view rest = url.substr(kScheme.size());
-  const std::size_t slash = rest.find('/');
-  if (slash == std::string_view::npos) {
+Address parse_address(std::string_view url, const NatsAccess &access) {
+  Address address;
+  const std::string_view path = parse_servers(url, access, address);
+  if (path.empty()) {
     bad(url, "there is no /NAME after the server");
   }
-  Address address;
-  address.url = std::string(url);
-  std::string_view hosts = rest.substr(0, slash);
-  for (;;) {
-    const std::size_t comma = hosts.find(',');
-    address.servers.push_back(server_url(url, hosts.substr(0, comma)));
-    if (comma == std::string_view::npos) {
-      break;
-    }
-    hosts.remove_prefix(comma + 1);
-  }
-  address.queue = std::string(rest.substr(slash + 1));
+  address.queue = std::string(path.substr(1));
   if (address.queue.empty() || address.queue.size() > kMaxNameBytes) {
     bad(url, "NAME must have 1 to " + std::to_string(kMaxNameBytes) + " characters");
   }
@@ -75,8 +157,17 @@ Address parse_address(std::string_view url) {
       bad(url, "NAME may hold only letters, digits, '_' and '-'");
     }
   }
-  address.stream = "PYSYNCQ_" + address.queue;
+  address.stream = std::string(kStreamPrefix) + address.queue;
   address.subject = "pysyncq." + address.queue;
+  return address;
+}
+
+Address parse_server_address(std::string_view url, const NatsAccess &access) {
+  Address address;
+  const std::string_view path = parse_servers(url, access, address);
+  if (path.size() > 1) {
+    bad(url, "a server address has no /NAME");
+  }
   return address;
 }
 

@@ -1,5 +1,6 @@
 #include "nats/client.hpp"
 
+#include "nats/fork_guard.hpp"
 #include "nats/inherited_sockets.hpp"
 
 #include "platform/liveness.hpp"
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <unistd.h>
 
 namespace pysyncq::nats {
 
@@ -67,6 +69,14 @@ bool transient(natsStatus status, jsErrCode code) noexcept {
     throw SyscallError(text + " (is nats-server started with -js?)", EPROTONOSUPPORT);
   }
   switch (status) {
+  case NATS_CONNECTION_AUTH_FAILED:
+  case NATS_NOT_PERMITTED:
+    throw SyscallError(text, EACCES);
+  case NATS_SSL_ERROR:
+  case NATS_SECURE_CONNECTION_REQUIRED:
+  case NATS_SECURE_CONNECTION_WANTED:
+  case NATS_PROTOCOL_ERROR:
+    throw SyscallError(text, EPROTO);
   case NATS_NO_SERVER:
   case NATS_CONNECTION_CLOSED:
     throw SyscallError(text, ECONNREFUSED);
@@ -108,7 +118,70 @@ void remember_connection_socket(natsConnection *connection) {
 }
 
 void on_reconnected(natsConnection *connection, void * /*closure*/) {
+  const CallbackGate gate;
   remember_connection_socket(connection);
+}
+
+// What the user can do when connecting failed with `status`.
+std::string connect_hint(natsStatus status) {
+  switch (status) {
+  case NATS_CONNECTION_AUTH_FAILED:
+  case NATS_NOT_PERMITTED:
+    return " (wrong user, password, token or credentials?)";
+  case NATS_SSL_ERROR:
+    return " (TLS failed: is the CA that signed the server's certificate given?)";
+  case NATS_SECURE_CONNECTION_WANTED:
+    return " (TLS was asked for, but the server does not offer it)";
+  case NATS_PROTOCOL_ERROR:
+    return " (the server closed the connection: does it want a client certificate?)";
+  default:
+    return "";
+  }
+}
+
+// "host:port,host:port": the servers of `address`, for messages.
+std::string server_list(const Address &address) {
+  std::string list;
+  for (const std::string &server : address.servers) {
+    list += (list.empty() ? "" : ",") + server.substr(server.find("://") + 3);
+  }
+  return list;
+}
+
+// A file the options name must be readable: say so now, naming it, rather than let the
+// connection fail later with a vaguer message.
+void require_readable(const std::string &path, const char *what) {
+  if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
+    const int error = errno;
+    throw SyscallError(
+        "cannot read the " + std::string(what) + " '" + path + "': " + std::strerror(error), error);
+  }
+}
+
+// The login and TLS of `login` into `options` (its files checked already).
+natsStatus set_login(natsOptions *options, const Login &login) {
+  natsStatus status = NATS_OK;
+  if (!login.user.empty()) {
+    status = natsOptions_SetUserInfo(options, login.user.c_str(), login.password.c_str());
+  }
+  if (status == NATS_OK && !login.token.empty()) {
+    status = natsOptions_SetToken(options, login.token.c_str());
+  }
+  if (status == NATS_OK && !login.credentials_file.empty()) {
+    status =
+        natsOptions_SetUserCredentialsFromFiles(options, login.credentials_file.c_str(), nullptr);
+  }
+  if (status == NATS_OK && login.tls) {
+    status = natsOptions_SetSecure(options, true);
+  }
+  if (status == NATS_OK && !login.tls_ca_file.empty()) {
+    status = natsOptions_LoadCATrustedCertificates(options, login.tls_ca_file.c_str());
+  }
+  if (status == NATS_OK && !login.tls_cert_file.empty()) {
+    status = natsOptions_LoadCertificatesChain(options, login.tls_cert_file.c_str(),
+                                               login.tls_key_file.c_str());
+  }
+  return status;
 }
 
 } // namespace
@@ -117,14 +190,24 @@ void on_reconnected(natsConnection *connection, void * /*closure*/) {
 
 Client::Client(const Address &address)
     : generation_(platform::fork_generation()), url_(address.url) {
+  guard_forks();
+  const Login &login = address.login;
+  require_readable(login.credentials_file, "NATS credentials file");
+  require_readable(login.tls_ca_file, "TLS CA file");
+  require_readable(login.tls_cert_file, "TLS certificate file");
+  require_readable(login.tls_key_file, "TLS key file");
   natsOptions *options = nullptr;
   check(natsOptions_Create(&options), "nats options");
   std::vector<const char *> servers;
   for (const std::string &server : address.servers) {
     servers.push_back(server.c_str());
   }
-  natsStatus status =
-      natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size()));
+  natsStatus status = set_login(options, login);
+  if (status != NATS_OK) {
+    natsOptions_Destroy(options);
+    throw_nats_error("TLS or login options for '" + url_ + "'", status, static_cast<jsErrCode>(0));
+  }
+  status = natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size()));
   if (status == NATS_OK) {
     status = natsOptions_SetNoRandomize(options, true);
   }
@@ -148,8 +231,9 @@ Client::Client(const Address &address)
   }
   natsOptions_Destroy(options);
   if (status != NATS_OK) {
-    throw_nats_error("cannot connect to the NATS server of '" + url_ + "'", status,
-                     static_cast<jsErrCode>(0));
+    throw_nats_error("cannot connect to NATS at " + server_list(address) + " for '" + url_ + "'" +
+                         connect_hint(status),
+                     status, static_cast<jsErrCode>(0));
   }
   remember_connection_socket(connection_);
   jsOptions js_options = api_options();
@@ -237,6 +321,33 @@ std::optional<StreamFacts> Client::stream_facts(const std::string &stream) const
     facts.leader = info->Cluster->Leader;
   }
   return facts;
+}
+
+std::vector<std::string> Client::queue_names() const {
+  jsStreamInfoList *list = nullptr;
+  jsOptions options = api_options();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus status = js_Streams(&list, jetstream_, &options, &code);
+  std::vector<std::string> names;
+  if (status == NATS_NOT_FOUND) {
+    return names; // no streams at all (nats.c says so when the list is empty)
+  }
+  if (status != NATS_OK) {
+    throw_nats_error("listing the streams of '" + url_ + "'", status, code);
+  }
+  std::unique_ptr<jsStreamInfoList, void (*)(jsStreamInfoList *)> owned(list,
+                                                                        &jsStreamInfoList_Destroy);
+  for (int index = 0; index < list->Count; ++index) {
+    const jsStreamConfig *config = list->List[index]->Config;
+    const std::string_view name = config != nullptr && config->Name != nullptr ? config->Name : "";
+    const char *description = config != nullptr ? config->Description : nullptr;
+    // Ours: our name prefix and a description that parses as a queue's.
+    if (name.substr(0, kStreamPrefix.size()) == kStreamPrefix && description != nullptr &&
+        parse_queue_liveness_ms(description)) {
+      names.emplace_back(name.substr(kStreamPrefix.size()));
+    }
+  }
+  return names;
 }
 
 bool Client::delete_stream(const std::string &stream) {
@@ -412,12 +523,13 @@ std::string header_value(natsMsg *message, std::string_view key) {
   if (natsMsgHeader_Get(message, std::string(key).c_str(), &value) != NATS_OK || value == nullptr) {
     return {};
   }
-  return unescape_header_value(value);
+  return percent_decode(value);
 }
 
 // The library's delivery thread, one message at a time, in order.
 void on_delivery(natsConnection * /*connection*/, natsSubscription * /*subscription*/,
                  natsMsg *message, void *closure) {
+  const CallbackGate gate;
   auto *context = static_cast<DeliverySubscription::Context *>(closure);
   std::unique_ptr<natsMsg, void (*)(natsMsg *)> owned(message, &natsMsg_Destroy);
   const char *reply = natsMsg_GetReply(message);
@@ -439,6 +551,7 @@ void on_delivery(natsConnection * /*connection*/, natsSubscription * /*subscript
 }
 
 void on_complete(void *closure) {
+  const CallbackGate gate;
   auto *context = static_cast<DeliverySubscription::Context *>(closure);
   std::unique_lock lock(context->mutex);
   context->done = true;

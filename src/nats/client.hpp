@@ -68,8 +68,9 @@ enum class Published { kStored, kFull };
 
 class Client {
 public:
-  /// Connects to the first reachable server of `address`. Throws SyscallError
-  /// (ECONNREFUSED) when none answers.
+  /// Connects to the first reachable server of `address`, with its login and TLS. Throws
+  /// SyscallError: ECONNREFUSED when no server answers, EACCES when the login is refused,
+  /// EPROTO when TLS fails, the file's errno when a credentials or TLS file is unreadable.
   explicit Client(const Address &address);
   Client(const Client &) = delete;
   Client &operator=(const Client &) = delete;
@@ -85,6 +86,8 @@ public:
   std::optional<StreamFacts> stream_facts(const std::string &stream) const;
   /// False when there was no such stream.
   bool delete_stream(const std::string &stream);
+  /// NAME of every stream that is a pysyncq queue (kStreamPrefix + NAME, our description).
+  std::vector<std::string> queue_names() const;
 
   /// Creates a durable push consumer that delivers what is appended from now on, and
   /// returns the first stream sequence it will deliver. Throws TooManyMembers at the

@@ -522,7 +522,7 @@ private:
 };
 
 std::unique_ptr<Queue::Impl> create_nats_queue(std::string_view url, const CreateOptions &options) {
-  nats::Address address = nats::parse_address(url);
+  nats::Address address = nats::parse_address(url, options.access);
   const std::uint64_t capacity = options.capacity_bytes != 0
                                      ? options.capacity_bytes
                                      : static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -558,8 +558,8 @@ std::unique_ptr<Queue::Impl> create_nats_queue(std::string_view url, const Creat
   return std::make_unique<NatsQueue>(std::move(address), std::move(client), std::move(*facts));
 }
 
-std::unique_ptr<Queue::Impl> attach_nats_queue(std::string_view url) {
-  nats::Address address = nats::parse_address(url);
+std::unique_ptr<Queue::Impl> attach_nats_queue(std::string_view url, const NatsAccess &access) {
+  nats::Address address = nats::parse_address(url, access);
   auto client = std::make_unique<nats::Client>(address);
   auto facts = client->stream_facts(address.stream);
   if (!facts) {
@@ -567,6 +567,18 @@ std::unique_ptr<Queue::Impl> attach_nats_queue(std::string_view url) {
         "queue '" + address.url + "' does not exist (no stream " + address.stream + ")", ENOENT);
   }
   return std::make_unique<NatsQueue>(std::move(address), std::move(client), std::move(*facts));
+}
+
+std::vector<std::string> list_nats_queues(std::string_view server, const NatsAccess &access) {
+  const nats::Address address = nats::parse_server_address(server, access);
+  std::vector<std::string> names = nats::Client(address).queue_names();
+  std::sort(names.begin(), names.end());
+  // The server as given (login included, to attach with), then each NAME.
+  const std::string_view prefix = server.substr(0, server.find_last_not_of('/') + 1);
+  for (std::string &name : names) {
+    name = std::string(prefix) + "/" + name;
+  }
+  return names;
 }
 
 } // namespace pysyncq

@@ -26,18 +26,6 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-std::vector<std::string_view> split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  for (;;) {
-    const std::size_t at = text.find(separator);
-    parts.push_back(text.substr(0, at));
-    if (at == std::string_view::npos) {
-      return parts;
-    }
-    text.remove_prefix(at + 1);
-  }
-}
-
 template <class Number> std::optional<Number> number(std::string_view digits) noexcept {
   Number value{};
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
@@ -59,6 +47,18 @@ std::optional<std::string_view> field(std::string_view description, std::string_
 
 } // namespace
 
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    const std::size_t at = text.find(separator);
+    parts.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) {
+      return parts;
+    }
+    text.remove_prefix(at + 1);
+  }
+}
+
 std::string escape_header_value(std::string_view bytes) {
   std::string text;
   text.reserve(bytes.size());
@@ -75,7 +75,7 @@ std::string escape_header_value(std::string_view bytes) {
   return text;
 }
 
-std::string unescape_header_value(std::string_view text) {
+std::string percent_decode(std::string_view text) {
   std::string bytes;
   bytes.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -149,7 +149,7 @@ std::optional<MemberIdentity> parse_member(std::string_view description) {
   member.pid = *number<int>(*pid);
   member.start_time = *number<std::uint64_t>(*start);
   member.boot_id = std::string(field(description, "boot").value_or(""));
-  member.sender = unescape_header_value(field(description, "sender").value_or(""));
+  member.sender = percent_decode(field(description, "sender").value_or(""));
   return member;
 }
 

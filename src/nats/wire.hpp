@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pysyncq::nats {
 
@@ -21,8 +22,12 @@ inline constexpr std::size_t kMsgIdBytes = 20;
 /// Header values are text without CR, LF or surrounding blanks; sender and type are any
 /// bytes. Bytes outside '!'..'~' and '%' itself become %XX.
 std::string escape_header_value(std::string_view bytes);
-/// The inverse; malformed escapes are kept as they are (a foreign publisher's header).
-std::string unescape_header_value(std::string_view text);
+/// %XX decoding: the inverse of escape_header_value, and of a URL's percent-encoding.
+/// Malformed escapes are kept as they are (a foreign publisher's header).
+std::string percent_decode(std::string_view text);
+
+/// `text` cut at every `separator` (an empty text gives one empty part).
+std::vector<std::string_view> split(std::string_view text, char separator);
 
 enum class Storage { kMemory, kFile };
 

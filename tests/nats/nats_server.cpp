@@ -44,18 +44,19 @@ int free_port() {
 }
 
 // The client port from "<dir>/nats-server_<pid>.ports": {"nats":["nats://127.0.0.1:P"],...}
+// ("tls://" with TLS).
 int read_client_port(const std::string &dir, pid_t pid) {
   const std::string path = dir + "/nats-server_" + std::to_string(pid) + ".ports";
   std::ifstream file(path);
   std::stringstream text;
   text << file.rdbuf();
   const std::string json = text.str();
-  const std::string key = "\"nats\":[\"nats://";
-  const std::size_t at = json.find(key);
+  const std::size_t key = json.find("\"nats\":[\"");
+  const std::size_t at = key == std::string::npos ? key : json.find("://", key);
   if (at == std::string::npos) {
     return -1;
   }
-  const std::size_t colon = json.find(':', at + key.size());
+  const std::size_t colon = json.find(':', at + 3);
   const std::size_t end = json.find('"', colon);
   if (colon == std::string::npos || end == std::string::npos) {
     return -1;
@@ -75,8 +76,14 @@ std::string nats_server_program() {
   return {};
 }
 
-std::unique_ptr<NatsServers> NatsServers::single() {
+std::string with_login(const std::string &url, const std::string &userinfo) {
+  const std::size_t at = url.find("://") + 3;
+  return url.substr(0, at) + userinfo + url.substr(at);
+}
+
+std::unique_ptr<NatsServers> NatsServers::single(const ServerLogin &login) {
   std::unique_ptr<NatsServers> servers(new NatsServers);
+  servers->login_ = login;
   char root[] = "/tmp/pysyncq-nats-XXXXXX";
   if (::mkdtemp(root) == nullptr) {
     throw std::runtime_error("mkdtemp failed");
@@ -129,6 +136,7 @@ void NatsServers::launch(Node &node) {
                                    node.name,
                                    "--ports_file_dir",
                                    node.store};
+  args.insert(args.end(), login_.args.begin(), login_.args.end());
   if (node.cluster_port != 0) {
     std::string routes;
     for (const int port : cluster_ports_) {
@@ -187,9 +195,10 @@ void NatsServers::wait_for_jetstream(int replicas) {
   std::string last_error;
   for (;;) {
     try {
-      const std::string probe = url(unique_queue("probe"));
-      Queue queue = Queue::create(probe, {.capacity_bytes = 4096, .replicas = replicas});
-      Queue::unlink(probe);
+      const std::string probe = with_login(url(unique_queue("probe")), login_.userinfo);
+      Queue queue = Queue::create(
+          probe, {.capacity_bytes = 4096, .replicas = replicas, .access = login_.access});
+      Queue::unlink(probe, login_.access);
       return;
     } catch (const std::exception &error) {
       last_error = error.what();
@@ -218,7 +227,7 @@ std::string NatsServers::url(const std::string &queue) const {
     hosts +=
         (hosts.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(node.client_port);
   }
-  return "nats://" + hosts + "/" + queue;
+  return login_.scheme + "://" + hosts + "/" + queue;
 }
 
 std::string NatsServers::unique_queue(const std::string &tag) {

@@ -4,6 +4,8 @@
 // (PR_SET_PDEATHSIG), so a crashed test leaves nothing running.
 #pragma once
 
+#include <pysyncq/queue.hpp>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,10 +17,22 @@ namespace pysyncq::testing {
 /// The nats-server program, or "" when it is not installed.
 std::string nats_server_program();
 
+/// A server that asks for a login or TLS: what it is started with, and how the readiness
+/// probe logs in.
+struct ServerLogin {
+  std::vector<std::string> args{}; // e.g. {"--user", "u", "--pass", "p"} or {"--tlscert", ...}
+  std::string userinfo{};          // "USER:PASSWORD@" or "TOKEN@" in the probe's URL
+  NatsAccess access{};             // the probe's token, TLS files...
+  std::string scheme = "nats";     // "tls" for a server that requires TLS
+};
+
+/// `url` with `userinfo` ("USER:PASSWORD@") inserted after its "://".
+std::string with_login(const std::string &url, const std::string &userinfo);
+
 class NatsServers {
 public:
   /// One server with JetStream. Throws std::runtime_error if it does not come up.
-  static std::unique_ptr<NatsServers> single();
+  static std::unique_ptr<NatsServers> single(const ServerLogin &login = {});
   /// `nodes` servers in one JetStream cluster, ready for streams with that many replicas.
   static std::unique_ptr<NatsServers> cluster(int nodes = 3);
 
@@ -26,7 +40,8 @@ public:
   NatsServers &operator=(const NatsServers &) = delete;
   ~NatsServers();
 
-  /// "nats://127.0.0.1:P1[,127.0.0.1:P2...]/NAME": every running node, for failover.
+  /// "nats://127.0.0.1:P1[,127.0.0.1:P2...]/NAME": every running node, for failover
+  /// (tls:// for a server that requires TLS; never with a login).
   std::string url(const std::string &queue) const;
   /// A queue name unique to this test process.
   static std::string unique_queue(const std::string &tag);
@@ -52,6 +67,7 @@ private:
   void launch(Node &node);
   void wait_for_jetstream(int replicas);
 
+  ServerLogin login_;
   std::string root_;
   std::vector<int> cluster_ports_;
   std::vector<Node> nodes_;

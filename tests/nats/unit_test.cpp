@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 using namespace pysyncq::nats;
 
 TEST(NatsAddress, a_url_names_its_servers_stream_and_subject) {
-  const Address address = parse_address("nats://h1:4223,h2/jobs-1");
+  const Address address = parse_address("nats://h1:4223,h2/jobs-1", {});
   EXPECT_EQ(address.url, "nats://h1:4223,h2/jobs-1");
   ASSERT_EQ(address.servers.size(), 2U);
   EXPECT_EQ(address.servers[0], "nats://h1:4223");
@@ -24,9 +24,54 @@ TEST(NatsAddress, a_url_names_its_servers_stream_and_subject) {
 TEST(NatsAddress, malformed_urls_are_refused_with_a_reason) {
   for (const char *url :
        {"nats://host", "nats://host/", "nats:///q", "nats://h:0/q", "nats://h:99999/q",
-        "nats://h:x/q", "nats://h/a.b", "nats://h/a b", "nats://h/a*", "http://h/q"}) {
-    EXPECT_THROW(parse_address(url), pysyncq::InvalidArgument) << url;
+        "nats://h:x/q", "nats://h/a.b", "nats://h/a b", "nats://h/a*", "http://h/q", "nats://@h/q",
+        "nats://:pw@h/q", "nats://h1,u:p@h2/q"}) {
+    EXPECT_THROW(parse_address(url, {}), pysyncq::InvalidArgument) << url;
   }
+}
+
+TEST(NatsAddress, a_login_in_the_url_is_taken_out_of_it_and_never_shown) {
+  const Address address = parse_address("nats://al%40ce:p%3Ass%2Fw0rd@h1:4223,h2/jobs", {});
+  EXPECT_EQ(address.login.user, "al@ce");
+  EXPECT_EQ(address.login.password, "p:ss/w0rd");
+  EXPECT_EQ(address.servers[0], "nats://h1:4223") << "nats.c never sees the login in a URL";
+  EXPECT_EQ(address.url, "nats://al%40ce:***@h1:4223,h2/jobs");
+  const Address token = parse_address("nats://s3cret@h/jobs", {});
+  EXPECT_EQ(token.login.token, "s3cret");
+  EXPECT_TRUE(token.login.user.empty());
+  EXPECT_EQ(token.url, "nats://***@h/jobs");
+  try {
+    (void)parse_address("nats://alice:s3cret@h/bad.name", {});
+    ADD_FAILURE() << "a bad NAME was accepted";
+  } catch (const pysyncq::InvalidArgument &error) {
+    EXPECT_EQ(std::string(error.what()).find("s3cret"), std::string::npos) << error.what();
+  }
+}
+
+TEST(NatsAddress, access_options_join_the_url_and_tls_scheme_asks_for_tls) {
+  pysyncq::NatsAccess access;
+  access.token = "t0k";
+  access.credentials_file = "/x.creds";
+  access.tls_ca_file = "/ca.pem";
+  const Address address = parse_address("tls://h/jobs", access);
+  EXPECT_TRUE(address.login.tls);
+  EXPECT_EQ(address.servers[0], "nats://h:4222");
+  EXPECT_EQ(address.login.token, "t0k");
+  EXPECT_EQ(address.login.credentials_file, "/x.creds");
+  EXPECT_EQ(address.login.tls_ca_file, "/ca.pem");
+  EXPECT_FALSE(parse_address("nats://h/jobs", {}).login.tls);
+  EXPECT_THROW(parse_address("nats://other@h/jobs", access), pysyncq::InvalidArgument)
+      << "a token twice";
+  pysyncq::NatsAccess half;
+  half.tls_cert_file = "/cert.pem";
+  EXPECT_THROW(parse_address("nats://h/jobs", half), pysyncq::InvalidArgument)
+      << "a certificate without its key";
+}
+
+TEST(NatsAddress, a_server_address_has_no_name) {
+  EXPECT_EQ(parse_server_address("nats://u:p@h:5000", {}).servers[0], "nats://h:5000");
+  EXPECT_EQ(parse_server_address("nats://h:5000/", {}).url, "nats://h:5000/");
+  EXPECT_THROW(parse_server_address("nats://h/jobs", {}), pysyncq::InvalidArgument);
 }
 
 TEST(NatsWire, header_values_carry_any_bytes) {
@@ -35,7 +80,7 @@ TEST(NatsWire, header_values_carry_any_bytes) {
   for (const char c : text) {
     EXPECT_TRUE(c >= '!' && c <= '~') << text;
   }
-  EXPECT_EQ(unescape_header_value(text), bytes);
+  EXPECT_EQ(percent_decode(text), bytes);
   EXPECT_EQ(escape_header_value("worker-1"), "worker-1");
 }
 

@@ -45,9 +45,16 @@ public:
 };
 
 /// Attaches to queue `name`, turning the core's errno-level errors into sentences:
-/// "queue 'x' does not exist". NotAQueue / LayoutMismatch pass through (their text is
-/// already specific).
-pysyncq::Queue attach_queue(const std::string &name);
+/// "queue 'x' does not exist". NotAQueue / LayoutMismatch and every error about a NATS
+/// name pass through (their text is already specific, and shows no password).
+pysyncq::Queue attach_queue(const std::string &name, const pysyncq::NatsAccess &access);
+
+/// The help of a NAME argument that may be a shared-memory or a NATS queue.
+inline constexpr const char *kQueueNameHelp =
+    "Queue name: NAME in /dev/shm, or nats://[USER:PASSWORD@]host[:port]/NAME (or tls://...)";
+/// Adds --token, --creds, --tls, --tls-ca, --tls-cert and --tls-key, filling `access`:
+/// how to log in to a NATS server and use TLS.
+void add_nats_access(CLI::App &app, pysyncq::NatsAccess &access);
 
 // --- text ---
 

@@ -33,7 +33,7 @@ int run_main(int argc, char **argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"syncq: list, inspect, follow and drive pysyncq queues (POSIX shared memory "
-               "in /dev/shm).",
+               "in /dev/shm, or NATS JetStream: nats://host[:port]/NAME).",
                "syncq"};
   app.require_subcommand(1);
   app.set_version_flag("--version", PYSYNCQ_VERSION);

@@ -10,14 +10,15 @@ namespace {
 struct ReapOptions {
   std::string name;
   bool quiet = false;
+  pysyncq::NatsAccess access;
 };
 
 int run_reap(const ReapOptions &options) {
-  pysyncq::Queue queue = attach_queue(options.name); // attach only: never unlinks
+  pysyncq::Queue queue = attach_queue(options.name, options.access); // attach only: never unlinks
   const std::uint32_t reaped = queue.reap();
   if (!options.quiet) {
     write_stdout("reaped " + count_of(reaped, "dead member") + " of queue '" +
-                 escape_text(options.name) + "'\n");
+                 escape_text(queue.name()) + "'\n");
   }
   return 0;
 }
@@ -32,8 +33,9 @@ Command add_reap(CLI::App &parent) {
                    "the space of the messages they had not read, and prints how many. Does not "
                    "register, and never unlinks the queue. Opening a queue and waiting for space "
                    "also reap."));
-  app->add_option("NAME", options->name, "Queue name (as in /dev/shm)")->required();
+  app->add_option("NAME", options->name, kQueueNameHelp)->required();
   app->add_flag("-q,--quiet", options->quiet, "Print nothing on success");
+  add_nats_access(*app, options->access);
   return {app, [options] { return run_reap(*options); }};
 }
 

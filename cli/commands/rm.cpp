@@ -12,27 +12,28 @@ namespace {
 struct RmOptions {
   std::vector<std::string> names;
   bool force = false;
+  pysyncq::NatsAccess access;
 };
 
-void remove_one(const std::string &name, bool force) {
-  pysyncq::Queue queue = attach_queue(name); // refuses what is not a queue
+void remove_one(const std::string &name, bool force, const pysyncq::NatsAccess &access) {
+  pysyncq::Queue queue = attach_queue(name, access); // refuses what is not a queue
   const std::vector<int> live = live_member_pids(queue.stats());
   if (!live.empty() && !force) {
     std::string pids;
     for (const int pid : live) {
       pids += (pids.empty() ? "" : ", ") + std::to_string(pid);
     }
-    throw Failure("queue '" + name + "' has " + count_of(live.size(), "live member") + " (pid " +
-                  pids + "); not removed (--force removes it anyway)");
+    throw Failure("queue '" + queue.name() + "' has " + count_of(live.size(), "live member") +
+                  " (pid " + pids + "); not removed (--force removes it anyway)");
   }
-  pysyncq::Queue::unlink(name);
+  pysyncq::Queue::unlink(name, access);
 }
 
 int run_rm(const RmOptions &options) {
   int status = 0;
   for (const std::string &name : options.names) {
     try {
-      remove_one(name, options.force);
+      remove_one(name, options.force, options.access);
     } catch (const std::exception &error) {
       // Like rm(1): report, go on with the other names, fail at the end.
       std::cerr << "syncq: " << error.what() << '\n';
@@ -49,13 +50,15 @@ Command add_rm(CLI::App &parent) {
   CLI::App *app = parent.add_subcommand(
       "rm", "Unlink queues (refuses while live members are registered, unless --force)");
   app->footer(
-      wrap("Removes the names from /dev/shm. Refuses a queue while live processes are "
+      wrap("Removes the names from /dev/shm (a NATS queue: deletes its stream, and its members "
+           "lose it at once). Refuses a queue while live processes are "
            "registered, unless --force; dead members do not count. Processes still "
            "attached go on using the removed segment; its memory is freed when the last one "
            "unmaps it. Segments that are not pysyncq queues are refused. With several "
            "names, each is tried and the exit status is 1 if any failed."));
-  app->add_option("NAME", options->names, "Queue names (as in /dev/shm)")->required();
+  app->add_option("NAME", options->names, kQueueNameHelp)->required();
   app->add_flag("-f,--force", options->force, "Remove even while live members are registered");
+  add_nats_access(*app, options->access);
   return {app, [options] { return run_rm(*options); }};
 }
 

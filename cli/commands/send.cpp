@@ -22,6 +22,7 @@ struct SendOptions {
   bool block = false;
   std::string timeout = "0.5"; // seconds, or "none"; the guide's default timer
   std::string as = "syncq-send";
+  pysyncq::NatsAccess access;
 };
 
 std::string read_all_stdin() {
@@ -59,17 +60,17 @@ pysyncq::Deadline deadline_of(const SendOptions &options, bool timeout_given) {
 int run_send(const SendOptions &options, bool timeout_given) {
   install_stop_handlers();
   const std::string body = options.body == "-" ? read_all_stdin() : options.body;
-  pysyncq::Queue queue = attach_queue(options.name);
+  pysyncq::Queue queue = attach_queue(options.name, options.access);
   // Checked here as well as by append, which only says so when it would wait.
   const std::uint64_t needed =
       pysyncq::Queue::footprint(options.as.size(), options.type.size(), body.size());
   if (needed > queue.capacity_bytes()) {
     throw Failure("message of " + std::to_string(needed) + " bytes can never fit queue '" +
-                  options.name + "': its capacity is " + std::to_string(queue.capacity_bytes()) +
+                  queue.name() + "': its capacity is " + std::to_string(queue.capacity_bytes()) +
                   " bytes");
   }
   if (live_member_pids(queue.stats()).empty()) {
-    throw Failure("queue '" + options.name +
+    throw Failure("queue '" + queue.name() +
                   "' has no live member to read the message; nothing sent (a send into a "
                   "queue without members would unlink it when syncq closes)");
   }
@@ -96,7 +97,7 @@ Command add_send(CLI::App &parent) {
       "registered at that moment will read it. Refuses (exit 1) when no live process other "
       "than syncq is registered: nobody could read the message and syncq's close, as the "
       "last member's, would unlink the queue. Without --block a full queue fails at once."));
-  app->add_option("NAME", options->name, "Queue name (as in /dev/shm)")->required();
+  app->add_option("NAME", options->name, kQueueNameHelp)->required();
   app->add_option("TYPE", options->type, "Message type (may be empty: '')")->required();
   app->add_option("BODY", options->body, "Message body, or '-' to read it from stdin");
   app->add_flag("--block", options->block,
@@ -121,6 +122,7 @@ Command add_send(CLI::App &parent) {
             return "'" + text + "' is not a number of seconds >= 0 or 'none'";
           });
   app->add_option("--as", options->as, "Sender name the message carries")->capture_default_str();
+  add_nats_access(*app, options->access);
   return {app, [options, timeout] { return run_send(*options, timeout->count() != 0); }};
 }
 

@@ -12,6 +12,7 @@ namespace {
 struct StatOptions {
   std::string name;
   bool json = false;
+  pysyncq::NatsAccess access;
 };
 
 // "1.5s", "2m03s", "1h02m": how long a member has been blocked.
@@ -65,7 +66,7 @@ std::string human(const pysyncq::Stats &stats) {
 }
 
 int run_stat(const StatOptions &options) {
-  const pysyncq::Stats stats = attach_queue(options.name).stats();
+  const pysyncq::Stats stats = attach_queue(options.name, options.access).stats();
   write_stdout(options.json ? stats_json(stats, true) + "\n" : human(stats));
   return 0;
 }
@@ -81,9 +82,10 @@ Command add_stat(CLI::App &parent) {
            "pid, sender, alive or dead, unread messages and bytes (its lag), and how long it "
            "has been blocked, if it is. A dead member stays listed until reaped. Never "
            "registers, reaps or removes."));
-  app->add_option("NAME", options->name, "Queue name (as in /dev/shm)")->required();
+  app->add_option("NAME", options->name, kQueueNameHelp)->required();
   app->add_flag("--json", options->json,
                 "Print one JSON object, with a member_list array (keys in docs/cli.md)");
+  add_nats_access(*app, options->access);
   return {app, [options] { return run_stat(*options); }};
 }
 

@@ -20,6 +20,7 @@ struct TailOptions {
   std::string as = "syncq-tail";
   std::uint64_t count = 0; // 0: until stopped
   bool quiet = false;
+  pysyncq::NatsAccess access;
 };
 
 bool wanted(const std::vector<std::string> &accepted, std::string_view value) {
@@ -65,11 +66,11 @@ void follow(pysyncq::Queue &queue, const TailOptions &options) {
 
 int run_tail(const TailOptions &options) {
   install_stop_handlers();
-  pysyncq::Queue queue = attach_queue(options.name);
+  pysyncq::Queue queue = attach_queue(options.name, options.access);
   queue.set_interrupt_hook(throw_if_stop_requested);
   queue.open(options.as);
   if (!options.quiet) {
-    std::cerr << "syncq tail: following '" << escape_text(options.name) << "' as member '"
+    std::cerr << "syncq tail: following '" << escape_text(queue.name()) << "' as member '"
               << escape_text(options.as) << "' (pid " << ::getpid() << "); Ctrl-C to stop"
               << std::endl;
   }
@@ -97,7 +98,7 @@ Command add_tail(CLI::App &parent) {
            "output pipe) closes the registration cleanly and exits 0. NOTE: like every member, "
            "tail's close unlinks the queue when tail is the last member registered. While "
            "following, tail holds back the space of messages it has not read yet."));
-  app->add_option("NAME", options->name, "Queue name (as in /dev/shm)")->required();
+  app->add_option("NAME", options->name, kQueueNameHelp)->required();
   app->add_option("--type", options->types,
                   "Print only messages of this type (repeat for several; others are read "
                   "and dropped)")
@@ -113,6 +114,7 @@ Command add_tail(CLI::App &parent) {
       ->check(CLI::PositiveNumber);
   app->add_flag("-q,--quiet", options->quiet,
                 "Do not print the 'following ...' notice on stderr once registered");
+  add_nats_access(*app, options->access);
   return {app, [options] { return run_tail(*options); }};
 }
 

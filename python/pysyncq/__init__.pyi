@@ -6,6 +6,7 @@ QueueFull, Deadlock, list_queues, unlink).
 """
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator, Iterable, Iterator, MutableSet
 from typing import Any, Literal, Optional, Union, overload
 
@@ -22,6 +23,7 @@ _Bytesish = Union[str, bytes, object]
 _StrMessage = tuple[str, str, str]
 _BytesMessage = tuple[bytes, bytes, bytes]
 _WaitPolicy = Union[float, Literal["sleep", "spin"]]
+_Path = Union[str, "os.PathLike[str]"]
 
 class ScreenSet(MutableSet[bytes]):
     """A screen set (scrnsend/scrntype): elements stored as bytes (str as UTF-8, any
@@ -78,7 +80,16 @@ class PySyncQ:
     def __init__(self, name: Optional[str] = None, create: bool = True, size: int = ...,
                  start: Optional[Literal["fork", "spawn", "forkserver"]] = None, *,
                  max_members: int = 256, mode: int = 0o600,
-                 wait: Optional[_WaitPolicy] = None) -> None: ...
+                 wait: Optional[_WaitPolicy] = None, replicas: int = 1,
+                 storage: Literal["memory", "file"] = "memory", liveness: float = 5.0,
+                 token: Optional[str] = None, creds: Optional[_Path] = None,
+                 tls: bool = False, tls_ca: Optional[_Path] = None,
+                 tls_cert: Optional[_Path] = None, tls_key: Optional[_Path] = None) -> None:
+        """``name`` may be "nats://[USER:PASSWORD@]host[:port]/NAME" or "tls://...": the
+        queue on a NATS JetStream server (docs/nats.md). ``replicas``, ``storage`` and
+        ``liveness`` apply when such a queue is created; ``token``, ``creds`` (a
+        credentials file), ``tls``, ``tls_ca``, ``tls_cert`` and ``tls_key`` say how to log
+        in and use TLS. Shared-memory queues ignore them all."""
     @property
     def name(self) -> str: ...
     @property

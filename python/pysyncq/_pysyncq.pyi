@@ -20,7 +20,10 @@ class Queue:
     """A handle on a pysyncq queue in shared memory; pysyncq.PySyncQ subclasses it."""
 
     def __init__(self, name: str, create: bool, size: int, max_members: int = ...,
-                 mode: int = ...) -> None: ...
+                 mode: int = ..., replicas: int = ..., file_storage: bool = ...,
+                 liveness: float = ..., *, token: str = ..., creds: str = ...,
+                 tls: bool = ..., tls_ca: str = ..., tls_cert: str = ...,
+                 tls_key: str = ...) -> None: ...
     def append(self, msgtype: _Bytesish = "", msg: _Bytesish = "", block: bool = False,
                timer: Optional[float] = 0.5) -> None:
         """Appends a message; MemoryError (QueueFull) when it does not fit in time."""

@@ -237,7 +237,7 @@ class QueueStats:
 
 # Attributes kept in the instance __dict__ by PySyncQ itself (not pickled as extras).
 _OWN_ATTRIBUTES = frozenset(
-    {"_start", "_create", "_auto_screened", "_wait"})
+    {"_start", "_create", "_auto_screened", "_wait", "_login"})
 
 
 class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
@@ -261,7 +261,12 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     arguments only such a queue uses (when created): ``replicas`` (copies kept in a
     cluster, 1 or 3), ``storage`` ('memory' or 'file': survives a server restart) and
     ``liveness`` (seconds after which a member whose connection is gone is dropped and
-    what it had not read is freed; default 5.0).
+    what it had not read is freed; default 5.0). To log in, put the user and password in
+    the URL ("nats://USER:PASSWORD@host:4222/NAME") or pass ``token`` or ``creds`` (a
+    credentials file); for TLS use "tls://host/NAME" or ``tls=True``, with ``tls_ca`` (the
+    CA file that signed the server's certificate) and, for servers that verify clients,
+    ``tls_cert`` and ``tls_key``. ``name`` and every message show the password and token as
+    "***"; the instance pickles with them, so that children can log in too.
 
     Keyword-only extras, beyond the original: ``max_members`` (registration limit,
     default 256), ``mode`` (permission bits of /dev/shm/NAME, default 0o600) and
@@ -278,7 +283,9 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
                  size: int = PAGE_SIZE, start: Optional[str] = None, *,
                  max_members: int = 256, mode: int = 0o600,
                  wait: Union[float, str, None] = None, replicas: int = 1,
-                 storage: str = "memory", liveness: float = 5.0) -> None:
+                 storage: str = "memory", liveness: float = 5.0, token: Optional[str] = None,
+                 creds: Optional[str] = None, tls: bool = False, tls_ca: Optional[str] = None,
+                 tls_cert: Optional[str] = None, tls_key: Optional[str] = None) -> None:
         start = _check_start(start)
         create = bool(create)
         if name is None:
@@ -293,16 +300,19 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
             raise ValueError(f"storage must be one of {_STORAGES}, not {storage!r}")
         if isinstance(liveness, bool) or not isinstance(liveness, (int, float)):
             raise TypeError(f"liveness must be a number of seconds, not {type(liveness).__name__}")
+        access = _nats_access(token=token, creds=creds, tls=tls, tls_ca=tls_ca,
+                              tls_cert=tls_cert, tls_key=tls_key)
         super().__init__(name, create, size, _index(max_members, "max_members", minimum=1),
                          _index(mode, "mode"), _index(replicas, "replicas", minimum=1),
-                         storage == "file", float(liveness))
-        self._init_python_side(start, create)
+                         storage == "file", float(liveness), **access)
+        self._init_python_side(start, create, (name, access))
         if wait is not None:
             self.set_wait_policy(wait)
 
-    def _init_python_side(self, start: str, create: bool) -> None:
+    def _init_python_side(self, start: str, create: bool, login: tuple) -> None:
         self._start = start
         self._create = create
+        self._login = login  # (name as given, NATS access): what a child attaches with
         self._auto_screened: Optional[bytes] = None  # what open(filtself=True) added
         self._wait: Union[float, str, None] = None
 
@@ -429,7 +439,7 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
         original's did. Attributes added to the instance by its user travel too.
         """
         state = {
-            "name": self.name,
+            "login": self._login,
             "start": self._start,
             "create": self._create,
             "scrnsend": list(self.scrnsend),
@@ -445,14 +455,32 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
 def _reattach(cls: type, state: dict) -> PySyncQ:
     """Unpickles a PySyncQ: attaches to its queue by name (see PySyncQ.__reduce__)."""
     queue = cls.__new__(cls)
-    _pysyncq.Queue.__init__(queue, state["name"], False, 0)
-    queue._init_python_side(state["start"], state["create"])
+    name, access = state["login"]
+    _pysyncq.Queue.__init__(queue, name, False, 0, **access)
+    queue._init_python_side(state["start"], state["create"], state["login"])
     queue.scrnsend.update(state["scrnsend"])
     queue.scrntype.update(state["scrntype"])
     queue._auto_screened = state["auto_screened"]
     if state["wait"] is not None:
         queue.set_wait_policy(state["wait"])
     return queue
+
+
+def _nats_access(**given: Any) -> dict:
+    """The NATS login and TLS keywords, checked, as the extension takes them."""
+    access = {}
+    for key, value in given.items():
+        if key == "tls":
+            if not isinstance(value, bool):
+                raise TypeError(f"tls must be True or False, not {type(value).__name__}")
+            access[key] = value
+        elif value is None:
+            access[key] = ""
+        elif isinstance(value, str) or (key != "token" and isinstance(value, os.PathLike)):
+            access[key] = os.fspath(value)  # files may be paths
+        else:
+            raise TypeError(f"{key} must be a str, not {type(value).__name__}")
+    return access
 
 
 def _index(value: Any, what: str, minimum: int = 0) -> int:

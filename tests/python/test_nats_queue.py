@@ -1,6 +1,7 @@
 """The guide on a nats:// queue: PySyncQ("nats://127.0.0.1:PORT/NAME") with everything
 else unchanged, against real nats-server processes that these tests start on 127.0.0.1
-(one server, and a 3-node cluster whose stream leader is killed).
+(one server, servers that want a password or a token, and a 3-node cluster whose stream
+leader is killed).
 
 Skipped, with the reason, when nats-server is not installed or the package was built
 without NATS support (libnats-dev missing at build time).
@@ -50,7 +51,10 @@ def _die_with_parent():
 class NatsServers:
     """One nats-server, or a JetStream cluster, on 127.0.0.1 ports the OS picks."""
 
-    def __init__(self, nodes=1):
+    def __init__(self, nodes=1, args=(), login="", access=None):
+        """``args``: more nats-server arguments (--user, --auth...); ``login``
+        ("USER:PASSWORD@") and ``access`` (token=...): how the readiness probe logs in."""
+        self.args, self.login, self.access = list(args), login, dict(access or {})
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="pysyncq-nats-"))
         self.cluster_ports = [_free_port() for _ in range(nodes)] if nodes > 1 else []
         self.nodes = [{"name": f"n{i}", "client": -1, "monitor": -1, "proc": None}
@@ -69,7 +73,7 @@ class NatsServers:
         store.mkdir(exist_ok=True)
         args = [_server_program(), "-a", "127.0.0.1", "-p", str(node["client"]),
                 "-m", str(node["monitor"]), "-js", "-sd", str(store), "-n", node["name"],
-                "--ports_file_dir", str(store)]
+                "--ports_file_dir", str(store)] + self.args
         if self.cluster_ports:
             mine = self.cluster_ports[index]
             routes = ",".join(f"nats://127.0.0.1:{p}" for p in self.cluster_ports if p != mine)
@@ -97,17 +101,17 @@ class NatsServers:
         deadline = time.monotonic() + 30
         while True:
             try:
-                PySyncQ(self.url(f"probe-{secrets.token_hex(4)}"), size=4096,
-                        replicas=replicas).close()  # never opened: the close deletes it
+                PySyncQ(self.url(f"probe-{secrets.token_hex(4)}", self.login), size=4096,
+                        replicas=replicas, **self.access).close()  # never opened: deleted
                 return
             except (OSError, RuntimeError):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
 
-    def url(self, name):
+    def url(self, name, login=""):
         hosts = ",".join(f"127.0.0.1:{n['client']}" for n in self.nodes)
-        return f"nats://{hosts}/{name}"
+        return f"nats://{login}{hosts}/{name}"
 
     def stream_leader(self, name):
         """Index of the node leading the queue's stream (from the monitoring endpoint)."""
@@ -316,14 +320,17 @@ def sleeper(q, ready):
 def test_a_killed_member_is_dropped_within_its_liveness(nats_url):
     context = mp.get_context("spawn")
     q = PySyncQ(nats_url, size=1 << 20, liveness=1.0)
-    q.open("parent")
+    q.open("parent", filtself=False)
     ready = context.Event()
     child = context.Process(target=sleeper, args=(q, ready))
     child.start()
     assert ready.wait(TIMEOUT)
     for _ in range(100):
         q.append("t", "x" * 100)
-    assert list(q) == []  # the parent reads (skips) its own: only the child holds them
+    # The parent reads all of its own (a blocking pop each: a non-blocking one may miss a
+    # message still on its way, which the parent would then hold): only the child holds them.
+    for _ in range(100):
+        assert q.pop(block=True, timer=TIMEOUT) is not None
     assert q.stats().used_bytes > 0
     os.kill(child.pid, signal.SIGKILL)
     child.join(TIMEOUT)
@@ -334,6 +341,75 @@ def test_a_killed_member_is_dropped_within_its_liveness(nats_url):
     assert time.monotonic() - start <= 1.0 + 1.0
     assert q.stats().members == 1
     q.close()
+
+
+# --- servers that ask for a login ---
+
+
+@pytest.fixture
+def login_server(request):
+    """A nats-server that wants a user and password (param "user") or a token ("token")."""
+    if _server_program() is None or not _nats_built():
+        pytest.skip("nats-server or NATS support missing")
+    if request.param == "user":
+        servers = NatsServers(1, ["--user", "alice", "--pass", "s3cret"], login="alice:s3cret@")
+    else:
+        servers = NatsServers(1, ["--auth", "t0ken"], access={"token": "t0ken"})
+    yield servers
+    servers.close()
+
+
+def logged_in_child(q, ready):
+    q.open("child")
+    q.append("t", "logged in")
+    ready.wait(TIMEOUT)  # stay a member until the parent has the message
+    q.close()
+
+
+@pytest.mark.parametrize("login_server", ["user", "token"], indirect=True)
+def test_a_login_reaches_spawned_children_and_is_never_shown(login_server):
+    name = f"py-login-{secrets.token_hex(4)}"
+    if login_server.login:
+        q = PySyncQ(login_server.url(name, "alice:s3cret@"), size=1 << 16, start="spawn")
+        assert q.name == login_server.url(name, "alice:***@")
+    else:
+        q = PySyncQ(login_server.url(name), size=1 << 16, start="spawn", token="t0ken")
+        assert q.name == login_server.url(name)
+    assert "s3cret" not in repr(q) and "t0ken" not in repr(q)
+    q.open("parent")
+    context = mp.get_context("spawn")
+    ready = context.Event()
+    child = context.Process(target=logged_in_child, args=(q, ready))
+    child.start()
+    assert q.pop(block=True, timer=TIMEOUT) == ("child", "t", "logged in")
+    ready.set()
+    child.join(TIMEOUT)
+    assert child.exitcode == 0
+    q.close()
+
+
+@pytest.mark.parametrize("login_server", ["user", "token"], indirect=True)
+def test_a_wrong_login_raises_permissionerror_naming_the_server(login_server):
+    server = login_server.url("")[len("nats://"):-1]
+    for wrong in (dict(name=login_server.url("q", "alice:wr0ng@")),
+                  dict(name=login_server.url("q"), token="wr0ng"),
+                  dict(name=login_server.url("q"))):
+        with pytest.raises(PermissionError) as refused:
+            PySyncQ(**wrong, create=False)
+        assert server in str(refused.value)
+        assert "wr0ng" not in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+def test_login_keywords_are_checked(nats_url):
+    with pytest.raises(TypeError):
+        PySyncQ(nats_url, tls="yes")
+    with pytest.raises(TypeError):
+        PySyncQ(nats_url, token=b"bytes")
+    with pytest.raises(FileNotFoundError) as missing:
+        PySyncQ(nats_url, creds=pathlib.Path("/nonexistent.creds"))
+    assert "/nonexistent.creds" in str(missing.value)
+    with pytest.raises(ValueError):
+        PySyncQ(nats_url, tls_cert="/cert.pem")  # without its key
 
 
 # --- C++ and Python processes on one queue ---

@@ -16,6 +16,11 @@ struct CreateOptions {
 };
 
 int run_create(const CreateOptions &options) {
+  if (options.name.find("://") != std::string::npos) {
+    // Not the name itself in the message: a URL may carry a password.
+    throw Failure("create makes shared-memory queues only: a NATS queue is made with the "
+                  "library, by a program that chooses its replicas, storage and liveness");
+  }
   pysyncq::CreateOptions create;
   create.capacity_bytes = parse_size(options.size);
   if (create.capacity_bytes == 0) {

@@ -574,9 +574,9 @@ std::vector<std::string> list_nats_queues(std::string_view server, const NatsAcc
   std::vector<std::string> names = nats::Client(address).queue_names();
   std::sort(names.begin(), names.end());
   // The server as given (login included, to attach with), then each NAME.
-  const std::string_view prefix = server.substr(0, server.find_last_not_of('/') + 1);
+  const std::string prefix = std::string(server.substr(0, server.find_last_not_of('/') + 1)) + '/';
   for (std::string &name : names) {
-    name = std::string(prefix) + "/" + name;
+    name.insert(0, prefix);
   }
   return names;
 }

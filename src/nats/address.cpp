@@ -15,31 +15,19 @@ constexpr std::string_view kTlsScheme = "tls://";
 constexpr std::size_t kMaxNameBytes = 200; // stream names become file names on the server
 
 // `url` with the password of "USER:PASSWORD@" and a "TOKEN@" shown as "***". Works on any
-// text, valid or not, so that error messages about a malformed URL show no secret either.
+// text, valid or not, so that an error message about a malformed URL shows no secret
+// either: everything up to the last '@' (which no host or NAME holds) is the login, even
+// where a password holds an unencoded '/' or ','.
 std::string masked(std::string_view url) {
   const std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
+  const std::size_t at = url.rfind('@');
+  if (scheme_end == std::string_view::npos || at == std::string_view::npos || at < scheme_end) {
     return std::string(url);
   }
-  const std::size_t authority_start = scheme_end + 3;
-  const std::size_t authority_end = std::min(url.find('/', authority_start), url.size());
-  std::string out(url.substr(0, authority_start));
-  bool first = true;
-  for (const std::string_view part :
-       split(url.substr(authority_start, authority_end - authority_start), ',')) {
-    out += first ? "" : ",";
-    first = false;
-    const std::size_t at = part.rfind('@');
-    if (at == std::string_view::npos) {
-      out += part;
-      continue;
-    }
-    const std::size_t colon = part.substr(0, at).find(':');
-    out += colon == std::string_view::npos ? std::string("***")
-                                           : std::string(part.substr(0, colon + 1)) + "***";
-    out += part.substr(at);
-  }
-  return out + std::string(url.substr(authority_end));
+  const std::size_t login_start = scheme_end + 3;
+  const std::size_t colon = url.substr(login_start, at - login_start).find(':');
+  const std::size_t kept = colon == std::string_view::npos ? login_start : login_start + colon + 1;
+  return std::string(url.substr(0, kept)) + "***" + std::string(url.substr(at));
 }
 
 [[noreturn]] void bad(std::string_view url, const std::string &why) {
@@ -111,13 +99,18 @@ std::string_view parse_servers(std::string_view url, const NatsAccess &access, A
     bad(url, "it does not start with nats:// or tls://");
   }
   const std::size_t slash = std::min(rest.find('/'), rest.size());
+  // Checked first, so that no later message quotes a piece of a password as a host or port.
+  const std::size_t last_at = rest.rfind('@');
+  if (last_at != std::string_view::npos && last_at > slash) {
+    bad(url, "a '/' in the login must be percent-encoded (%2F)");
+  }
+  if (last_at != std::string_view::npos && rest.substr(0, slash).find(',') < last_at) {
+    bad(url, "the login comes once, before the first server, with ',' percent-encoded (%2C)");
+  }
   bool first = true;
   for (std::string_view host : split(rest.substr(0, slash), ',')) {
-    const std::size_t at = host.rfind('@');
+    const std::size_t at = first ? host.rfind('@') : std::string_view::npos;
     if (at != std::string_view::npos) {
-      if (!first) {
-        bad(url, "give the login once, before the first server");
-      }
       take_login(url, host.substr(0, at), access, address.login);
       host.remove_prefix(at + 1);
     }

@@ -40,11 +40,14 @@ TEST(NatsAddress, a_login_in_the_url_is_taken_out_of_it_and_never_shown) {
   EXPECT_EQ(token.login.token, "s3cret");
   EXPECT_TRUE(token.login.user.empty());
   EXPECT_EQ(token.url, "nats://***@h/jobs");
-  try {
-    (void)parse_address("nats://alice:s3cret@h/bad.name", {});
-    ADD_FAILURE() << "a bad NAME was accepted";
-  } catch (const pysyncq::InvalidArgument &error) {
-    EXPECT_EQ(std::string(error.what()).find("s3cret"), std::string::npos) << error.what();
+  for (const char *bad : {"nats://alice:s3cret@h/bad.name", "nats://alice:s3c/ret@h/q",
+                          "nats://alice:s3c,ret@h/q", "nats://s3cret@h:x/q"}) {
+    try {
+      (void)parse_address(bad, {});
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const pysyncq::InvalidArgument &error) {
+      EXPECT_EQ(std::string(error.what()).find("s3c"), std::string::npos) << error.what();
+    }
   }
 }
 

@@ -44,8 +44,9 @@ struct NatsAccess {
   std::string token{};
   /// A credentials file: a user JWT and its NKey seed, as `nsc` writes them.
   std::string credentials_file{};
-  /// Insist on TLS ("tls://host/NAME" says the same). A server that requires TLS gets it
-  /// anyway. The server's certificate chain is always verified.
+  /// Insist on TLS ("tls://host/NAME" says the same, and so does giving a CA or a client
+  /// certificate). A server that requires TLS gets it anyway. The server's certificate
+  /// chain is always verified.
   bool tls = false;
   /// PEM file of the certificate authorities that signed the server's certificate
   /// (default: OpenSSL's default trust store).

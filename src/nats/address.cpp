@@ -122,10 +122,12 @@ std::string_view parse_servers(std::string_view url, const NatsAccess &access, A
     login.token = access.token;
   }
   login.credentials_file = access.credentials_file;
-  login.tls = login.tls || access.tls;
   login.tls_ca_file = access.tls_ca_file;
   login.tls_cert_file = access.tls_cert_file;
   login.tls_key_file = access.tls_key_file;
+  // A CA or a certificate means TLS: without it a server claiming no TLS would get the
+  // connection in clear.
+  login.tls = login.tls || access.tls || !login.tls_ca_file.empty() || !login.tls_cert_file.empty();
   if (login.tls_cert_file.empty() != login.tls_key_file.empty()) {
     bad(url, "a client certificate needs its key, and a key its certificate");
   }

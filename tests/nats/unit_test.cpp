@@ -63,6 +63,8 @@ TEST(NatsAddress, access_options_join_the_url_and_tls_scheme_asks_for_tls) {
   EXPECT_EQ(address.login.credentials_file, "/x.creds");
   EXPECT_EQ(address.login.tls_ca_file, "/ca.pem");
   EXPECT_FALSE(parse_address("nats://h/jobs", {}).login.tls);
+  EXPECT_TRUE(parse_address("nats://h/jobs", {.tls_ca_file = "/ca.pem"}).login.tls)
+      << "a CA means TLS";
   EXPECT_THROW(parse_address("nats://other@h/jobs", access), pysyncq::InvalidArgument)
       << "a token twice";
   pysyncq::NatsAccess half;

@@ -1,4 +1,5 @@
-// Makes fork() safe for the child's own NATS connection.
+// Keeps fork() from handing the child a nats.c lock that another thread of the parent
+// held, so that the child can make its own NATS connection.
 //
 // fork() copies only the calling thread. nats.c runs threads of its own (a collector that
 // frees every message, a timer thread, a callback thread, a reader per connection, a
@@ -9,11 +10,13 @@
 // append's reply woke the collector), and under AddressSanitizer on the allocator's lock.
 //
 // So a fork first makes the parent quiet: our callbacks on nats.c threads are held at a
-// gate, then the fork waits (at most kQuietWait) until every other thread of the process
+// gate, then the fork waits (at most 250 ms) until every other thread of the process
 // sleeps. nats.c never sleeps holding one of those mutexes, so a sleeping thread holds
 // none. What is left is a thread woken in the microseconds between that check and the
 // fork itself (a message arriving then, a ping timer firing), and any thread of the
-// program's own that does not sleep (the fork then just waits kQuietWait).
+// program's own that does not sleep (the fork then just waits the 250 ms). Not fixable
+// here: the child has none of nats.c's threads, so the messages it frees are never
+// freed (docs/nats.md, "What cannot match shared memory").
 #pragma once
 
 namespace pysyncq::nats {

@@ -99,7 +99,9 @@ TEST(Notify, a_forked_child_can_drop_and_reopen_a_handle_whose_notifier_thread_i
   NameGuard name(unique_name("notify-fork"));
   std::optional<Queue> queue = Queue::create(name.name());
   queue->open("parent");
-  (void)queue->notify_fd(); // the helper thread now sleeps on its condition variable
+  (void)queue->notify_fd();
+  // The helper thread sleeps on its condition variable before we fork (see the helper).
+  ASSERT_TRUE(pysyncq::testing::wait_until_other_threads_sleep());
   Child child([&] {
     queue->open("child"); // the handle works in the child, with a mutex of its own
     queue->arm_for_message();

@@ -6,7 +6,10 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <dirent.h>
 #include <fcntl.h>
+#include <fstream>
+#include <thread>
 #include <poll.h>
 #include <stdexcept>
 #include <sys/mman.h>
@@ -98,6 +101,46 @@ bool Pipe::receive_line(std::string &line, std::chrono::milliseconds timeout) co
     line += byte;
   }
   return false;
+}
+
+namespace {
+// Whether every thread but the caller is in state S (sleeping in a system call).
+bool other_threads_sleep() {
+  const std::string self = std::to_string(::syscall(SYS_gettid));
+  DIR *tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) {
+    return false;
+  }
+  bool all_asleep = true;
+  while (const dirent *entry = ::readdir(tasks)) {
+    const std::string tid = entry->d_name;
+    if (tid == "." || tid == ".." || tid == self) {
+      continue;
+    }
+    std::ifstream stat_file("/proc/self/task/" + tid + "/stat");
+    std::string stat;
+    std::getline(stat_file, stat);
+    const std::size_t after_name = stat.rfind(") ");
+    // A thread that ended since readdir has no stat left: it is not running either.
+    if (after_name != std::string::npos && stat.size() > after_name + 2 &&
+        stat[after_name + 2] != 'S') {
+      all_asleep = false;
+    }
+  }
+  ::closedir(tasks);
+  return all_asleep;
+}
+} // namespace
+
+bool wait_until_other_threads_sleep(std::chrono::milliseconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (!other_threads_sleep()) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
 }
 
 Child::Child(const std::function<int()> &body, std::chrono::seconds watchdog) {

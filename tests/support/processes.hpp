@@ -52,6 +52,13 @@ private:
   int write_fd_ = -1;
 };
 
+/// Waits until every other thread of this process is asleep in the kernel (state S in
+/// /proc/self/task). A test that forks while another thread may be starting up calls it
+/// first: under AddressSanitizer (gcc 12) a fork can copy the sanitizer's allocator lock
+/// held by that thread, and the child's next allocation on it never returns. (glibc's
+/// own malloc is fork-safe.) False after `timeout`.
+bool wait_until_other_threads_sleep(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
 /// A forked child running `body`; its exit status is body's return value (an uncaught
 /// exception prints its message and exits 99). The child kills itself after `watchdog`
 /// so a hung test can never hang CI. The destructor kills and reaps a child still running.

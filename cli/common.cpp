@@ -225,6 +225,8 @@ std::string stats_json(const pysyncq::Stats &stats, bool member_list) {
              ", \"alive\": " + boolean(member.alive) +
              ", \"unread_messages\": " + number(member.unread_messages) +
              ", \"unread_bytes\": " + number(member.unread_bytes) +
+             ", \"backlog_messages\": " + number(member.backlog_messages) +
+             ", \"backlog_bytes\": " + number(member.backlog_bytes) +
              ", \"waiting\": " + json_string(waiting_name(member.waiting)) + ", \"waiting_ns\": " +
              number(member.waiting == pysyncq::MemberStats::Waiting::kNo
                         ? 0

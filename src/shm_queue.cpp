@@ -5,6 +5,7 @@
 // two futex words, bumped only when someone sleeps, so the hot path has no syscall.
 // docs/design.md explains each choice.
 #include "backend.hpp"
+#include "core/holders.hpp"
 #include "core/record.hpp"
 #include "platform/clock.hpp"
 #include "platform/crash_point.hpp"
@@ -16,6 +17,7 @@
 #include "segment.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -138,6 +140,8 @@ public:
       PYSYNCQ_CRASH_POINT("open.after_join");
     });
     registration_ = Registration{&segment_.members.slot(index), index, self.pid};
+    backlog_.clear(); // a forked child that opens anew never reads its parent's backlog
+    backlog_bytes_ = 0;
     opening_thread_ = std::this_thread::get_id();
     shared_by_threads_ = false;
     opened_generation_ = platform::fork_generation();
@@ -164,6 +168,8 @@ public:
     if (was_open) {
       registration_.slot = nullptr;
       sender_.clear();
+      backlog_.clear(); // dropped, as the unread messages in the ring are
+      backlog_bytes_ = 0;
       // What we had not read is free now, and threads of ours asleep for a message
       // must find out that the registration is gone.
       wake(header().space_futex);
@@ -174,112 +180,34 @@ public:
   // --- append ---
 
   bool try_append(std::string_view type, std::string_view body) override {
-    const std::uint64_t needed = footprint_checked(type, body);
-    std::lock_guard local(local_mutex());
-    require_open();
-    bool appended = false;
-    bool wake_readers = false;
-    with_lock([&] {
-      // Relaxed: tail and the cached head change only under the lock we hold.
-      const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
-      std::uint64_t head = header().head.load(std::memory_order_relaxed);
-      if (free_bytes(tail, head) < needed) {
-        head = refresh_head(tail);
-        if (free_bytes(tail, head) < needed) {
-          return;
-        }
-      }
-      PYSYNCQ_CRASH_POINT("append.before_copy");
-      core::write_record(segment_.ring, tail, sender_, type, body);
-      PYSYNCQ_CRASH_POINT("append.after_copy");
-      // SYNC POINT: publish (seq_cst store; readers acquire-load tail). seq_cst also
-      // orders it before the load of message_sleepers below for sleepers that check
-      // tail without our lock (a spinning reader needs no wake, a sleeping one was
-      // counted under the lock, so either way it sees the message or gets woken).
-      header().tail.store(tail + needed, std::memory_order_seq_cst);
-      PYSYNCQ_CRASH_POINT("append.after_publish");
-      wake_readers = header().message_sleepers.load(std::memory_order_relaxed) != 0;
-      appended = true;
-    });
-    PYSYNCQ_CRASH_POINT("append.before_wake"); // published and unlocked, nobody woken yet
-    if (wake_readers) {
-      wake(header().message_futex);
-    }
-    return appended;
+    return try_append_as(type, body, kNoTicket);
   }
 
+  // Blocked appenders are served in the order they started waiting: each takes a space
+  // ticket, and an append may use only the space that earlier tickets do not need.
   void append(std::string_view type, std::string_view body, Deadline deadline) override {
     const std::uint64_t needed = footprint_checked(type, body);
+    if (try_append(type, body)) {
+      return;
+    }
+    require_can_ever_fit(needed);
+    if (deadline.has_passed()) {
+      throw_full(needed, /*waited=*/false);
+    }
+    SpaceTicket ticket(*this, registration(), needed);
     for (;;) {
-      if (try_append(type, body)) {
+      if (try_append_as(type, body, ticket.number())) {
+        ticket.spent();
         return;
       }
-      if (deadline.has_passed() || !wait_for_space(needed, deadline)) {
-        const std::uint64_t free_now = free_estimate();
-        throw QueueFull("queue '" + segment_.name + "' is full: " +
-                            sizes_text(needed, free_now, capacity()) +
-                            (deadline.when() == Deadline::now().when() ? "" : " (wait timed out)"),
-                        needed, free_now, capacity());
+      if (deadline.has_passed() || !wait_for_space_as(needed, deadline, ticket.number())) {
+        throw_full(needed, /*waited=*/true);
       }
     }
   }
 
   bool wait_for_space(std::uint64_t needed, Deadline deadline) override {
-    if (needed > capacity()) {
-      throw QueueFull("message of " + std::to_string(needed) + " bytes can never fit queue '" +
-                          segment_.name + "': its capacity is " + std::to_string(capacity()) +
-                          " bytes",
-                      needed, free_estimate(), capacity());
-    }
-    const Registration me = registration();
-    const auto has_space = [&] { return free_estimate() >= needed; };
-    if (has_space() || spin_until(has_space, policy_.spin, deadline)) {
-      return true;
-    }
-    for (;;) {
-      run_interrupt_hook();
-      std::uint32_t seen = 0;
-      bool ready = false;
-      with_lock([&] {
-        require_still_ours(me);
-        const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
-        std::uint64_t head = refresh_head(tail);
-        if (free_bytes(tail, head) < needed && reap_due()) {
-          if (segment_.members.reap_dead(alive, head) != 0) {
-            head = refresh_head(tail);
-          }
-        }
-        if (free_bytes(tail, head) >= needed) {
-          me.slot->deadlock = 0; // a verdict for a wait that space has since ended
-          ready = true;
-          return;
-        }
-        check_deadlock(me, needed, tail, head);
-        announce_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers);
-        PYSYNCQ_CRASH_POINT("wait_for_space.after_announce");
-        // Relaxed: read under the lock; any later bump follows a reader's cursor store
-        // that our next re-check would see (Dekker, see release_space()).
-        seen = header().space_futex.load(std::memory_order_relaxed);
-        // Re-check after announcing: a reader that stored its cursor before seeing our
-        // count did not wake us, but its cursor is visible now (both seq_cst).
-        if (free_bytes(tail, refresh_head(tail)) >= needed) {
-          retract_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers);
-          ready = true;
-        }
-      });
-      if (ready) {
-        return true;
-      }
-      const Deadline nap = earlier(Deadline::after(kRecheckInterval), deadline);
-      sleep_announced(me, header().space_futex, seen, nap, core::kSpaceSleeperUnit,
-                      header().space_sleepers);
-      if (free_estimate() >= needed) {
-        return true;
-      }
-      if (deadline.has_passed()) {
-        return false;
-      }
-    }
+    return wait_for_space_as(needed, deadline, kNoTicket);
   }
 
   // --- pop ---
@@ -287,6 +215,17 @@ public:
   bool try_pop_visit(const std::function<void(const MessageView &)> &visit) override {
     std::lock_guard local(local_mutex());
     require_open();
+    // The backlog holds what this registration read out of the ring while blocked
+    // appending: it comes before everything still in the ring.
+    while (!backlog_.empty()) {
+      const Message &oldest = backlog_.front();
+      if (!screened(oldest.sender, oldest.type)) { // screens added since the move apply too
+        visit(MessageView{oldest.sender, oldest.type, oldest.body}); // may throw: stays
+        drop_oldest_from_backlog();
+        return true;
+      }
+      drop_oldest_from_backlog();
+    }
     // Relaxed: only this handle writes its cursor, under local_mutex_.
     std::uint64_t position = registration_.slot->cursor.load(std::memory_order_relaxed);
     // SYNC POINT: publish (acquire; pairs with the appender's store of tail).
@@ -323,10 +262,12 @@ public:
 
   bool wait_for_message(Deadline deadline) override {
     const Registration me = registration();
-    // Relaxed: our own cursor; a concurrent pop of ours only moves it towards the tail.
+    // Relaxed: our own cursor and backlog count; a concurrent pop of ours only moves the
+    // cursor towards the tail, and a move into the backlog only adds to it.
     const auto has_message = [&] {
       return header().tail.load(std::memory_order_acquire) !=
-             me.slot->cursor.load(std::memory_order_relaxed);
+                 me.slot->cursor.load(std::memory_order_relaxed) ||
+             me.slot->backlog_messages.load(std::memory_order_relaxed) != 0;
     };
     if (has_message() || spin_until(has_message, policy_.spin, deadline)) {
       return true;
@@ -452,50 +393,11 @@ private:
     return true;
   }
 
-  // Under the lock, about to sleep for space. If every member holding back the oldest
-  // unread message is the caller or is itself asleep waiting for space, nobody can ever
-  // free space: fail them all at once instead of hanging.
-  void check_deadlock(const Registration &me, std::uint64_t needed, std::uint64_t tail,
-                      std::uint64_t head) const {
-    if (me.slot->deadlock != 0) {
-      me.slot->deadlock = 0;
-      throw_deadlock(needed, tail, head);
-    }
-    const std::vector<std::uint32_t> holders = segment_.members.members_at(head);
-    if (holders.empty()) {
-      return;
-    }
-    for (const std::uint32_t index : holders) {
-      const core::MemberSlot &holder = segment_.members.slot(index);
-      // Relaxed loads: waiting changes under the lock we hold; flags only ever gains
-      // its bit, and a stale zero is covered by the holder's own later check.
-      const bool shared = (holder.flags.load(std::memory_order_relaxed) &
-                           core::kSlotSharedByThreads) != 0;
-      // A sleeper that died in its sleep keeps its count until it is reaped: it is not
-      // blocked, it is gone, and reaping it (at the next look) frees the space.
-      const bool blocked =
-          !shared && (index == me.index ||
-                      (core::space_sleepers_of(holder.waiting.load(std::memory_order_relaxed)) != 0 &&
-                       alive(holder.pid, holder.start_time)));
-      if (!blocked) {
-        return;
-      }
-    }
-    for (const std::uint32_t index : holders) {
-      if (index != me.index) {
-        segment_.members.slot(index).deadlock = 1; // under the lock
-      }
-    }
-    header().space_futex.fetch_add(1, std::memory_order_relaxed);
-    platform::futex_wake_all(header().space_futex);
-    throw_deadlock(needed, tail, head);
-  }
-
-  [[noreturn]] void throw_deadlock(std::uint64_t needed, std::uint64_t tail,
-                                   std::uint64_t head) const {
+  [[noreturn]] void throw_deadlock(std::uint64_t needed, std::uint64_t tail, std::uint64_t head,
+                                   const std::vector<std::uint32_t> &holders) const {
     std::vector<int> pids;
     std::string names;
-    for (const std::uint32_t index : segment_.members.members_at(head)) {
+    for (const std::uint32_t index : holders) {
       const core::MemberSlot &holder = segment_.members.slot(index);
       pids.push_back(holder.pid);
       names += (names.empty() ? "" : ", ") + std::string("pid ") + std::to_string(holder.pid) +
@@ -506,9 +408,267 @@ private:
     throw Deadlock("deadlock on queue '" + segment_.name + "': " +
                        sizes_text(needed, free_now, capacity()) +
                        ", and every member holding the oldest unread message is blocked "
-                       "appending, so no space can ever be freed: " +
-                       names,
+                       "appending with its backlog full (" +
+                       std::to_string(capacity()) +
+                       " bytes, the capacity), so no space can ever be freed: " + names,
                    needed, free_now, capacity(), std::move(pids));
+  }
+
+  [[noreturn]] void throw_full(std::uint64_t needed, bool waited) const {
+    const std::uint64_t free_now = free_estimate();
+    throw QueueFull("queue '" + segment_.name + "' is full: " +
+                        sizes_text(needed, free_now, capacity()) +
+                        (waited ? " (wait timed out)" : ""),
+                    needed, free_now, capacity());
+  }
+
+  void require_can_ever_fit(std::uint64_t needed) const {
+    if (needed > capacity()) {
+      throw QueueFull("message of " + std::to_string(needed) + " bytes can never fit queue '" +
+                          segment_.name + "': its capacity is " + std::to_string(capacity()) +
+                          " bytes",
+                      needed, free_estimate(), capacity());
+    }
+  }
+
+  static constexpr std::uint64_t kNoTicket = 0;
+
+  // A blocking append's place in line (MemberTable::take_ticket), given back when the
+  // append ends whichever way. Number 0 when another thread of this registration already
+  // waits with the slot's ticket: this one then yields to every ticket.
+  class SpaceTicket {
+  public:
+    SpaceTicket(const ShmQueue &queue, const Registration &me, std::uint64_t needed)
+        : queue_(queue), me_(me) {
+      queue_.with_lock([&] {
+        queue_.require_still_ours(me_);
+        number_ = queue_.segment_.members.take_ticket(me_.index, needed);
+      });
+    }
+    SpaceTicket(const SpaceTicket &) = delete;
+    SpaceTicket &operator=(const SpaceTicket &) = delete;
+    ~SpaceTicket() {
+      if (number_ == kNoTicket) {
+        return;
+      }
+      try {
+        // Our reservation may have been all that held a later appender back.
+        queue_.with_lock([&] { queue_.segment_.members.return_ticket(me_.index, number_); });
+        queue_.wake_space_sleepers();
+      } catch (...) { // NOLINT(bugprone-empty-catch): a destructor must not throw; a ticket
+                      // left behind is given back when this registration closes or is reaped
+      }
+    }
+    std::uint64_t number() const noexcept { return number_; }
+    // Called after the append that used the ticket gave it back under the lock.
+    void spent() noexcept {
+      number_ = kNoTicket;
+      queue_.wake_space_sleepers(); // the next in line may fit in what is left
+    }
+
+  private:
+    const ShmQueue &queue_;
+    Registration me_;
+    std::uint64_t number_ = kNoTicket;
+  };
+
+  // Appends if the message fits in the space that appends waiting since before `ticket`
+  // do not need (kNoTicket: before every ticket). A ticket that is used is given back.
+  bool try_append_as(std::string_view type, std::string_view body, std::uint64_t ticket) {
+    const std::uint64_t needed = footprint_checked(type, body);
+    std::lock_guard local(local_mutex());
+    require_open();
+    bool appended = false;
+    bool wake_readers = false;
+    with_lock([&] {
+      // Relaxed: tail and the cached head change only under the lock we hold.
+      const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
+      std::uint64_t head = header().head.load(std::memory_order_relaxed);
+      // O(1) unless some append waits (MemberTable::reserved_before).
+      const std::uint64_t wanted = needed + segment_.members.reserved_before(ticket);
+      if (free_bytes(tail, head) < wanted) {
+        head = refresh_head(tail);
+        if (free_bytes(tail, head) < wanted) {
+          return;
+        }
+      }
+      PYSYNCQ_CRASH_POINT("append.before_copy");
+      core::write_record(segment_.ring, tail, sender_, type, body);
+      PYSYNCQ_CRASH_POINT("append.after_copy");
+      // SYNC POINT: publish (seq_cst store; readers acquire-load tail). seq_cst also
+      // orders it before the load of message_sleepers below for sleepers that check
+      // tail without our lock (a spinning reader needs no wake, a sleeping one was
+      // counted under the lock, so either way it sees the message or gets woken).
+      header().tail.store(tail + needed, std::memory_order_seq_cst);
+      PYSYNCQ_CRASH_POINT("append.after_publish");
+      segment_.members.return_ticket(registration_.index, ticket);
+      wake_readers = header().message_sleepers.load(std::memory_order_relaxed) != 0;
+      appended = true;
+    });
+    PYSYNCQ_CRASH_POINT("append.before_wake"); // published and unlocked, nobody woken yet
+    if (wake_readers) {
+      wake(header().message_futex);
+    }
+    return appended;
+  }
+
+  // Waits until `needed` bytes are free beyond what appends waiting since before `ticket`
+  // need. A caller that holds back that space itself first moves its unread messages into
+  // its backlog (docs/design.md, "Blocked appenders"): it never sleeps on its own space.
+  bool wait_for_space_as(std::uint64_t needed, Deadline deadline, std::uint64_t ticket) {
+    require_can_ever_fit(needed);
+    const Registration me = registration();
+    // Without the lock only while nobody holds a ticket: reservations need the lock.
+    const auto has_space = [&] {
+      // Relaxed: a hint; the locked look below decides.
+      return header().ticketed_appenders.load(std::memory_order_relaxed) == 0 &&
+             free_estimate() >= needed;
+    };
+    if (has_space() || spin_until(has_space, policy_.spin, deadline)) {
+      return true;
+    }
+    for (;;) {
+      run_interrupt_hook();
+      move_to_backlog_if_holding(me);
+      std::uint32_t seen = 0;
+      bool ready = false;
+      bool look_again = false;
+      with_lock([&] {
+        require_still_ours(me);
+        const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
+        std::uint64_t head = refresh_head(tail);
+        const auto enough = [&] {
+          return free_bytes(tail, head) >= needed + segment_.members.reserved_before(ticket);
+        };
+        if (!enough() && reap_due()) {
+          // A dead ticket holder reserves space wherever its cursor is: look at everyone.
+          const bool everyone = segment_.members.has_dead_ticket_holder(alive);
+          if (segment_.members.reap_dead(alive, everyone ? std::nullopt
+                                                         : std::optional<std::uint64_t>(head)) !=
+              0) {
+            head = refresh_head(tail);
+          }
+        }
+        if (enough()) {
+          ready = true;
+          return;
+        }
+        const core::HolderVerdict verdict =
+            core::judge_holders(segment_.members, head, tail, me.index, alive);
+        if (verdict.me_can_move) {
+          look_again = true; // a message arrived after our move: move it too
+          return;
+        }
+        if (verdict.deadlock) {
+          wake_space_sleepers(); // the other holders judge for themselves now
+          throw_deadlock(needed, tail, head, verdict.holders);
+        }
+        if (verdict.wake_holders) {
+          // Before reading `seen` below, or this bump would end our own sleep at once.
+          wake(header().space_futex);
+        }
+        announce_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers);
+        PYSYNCQ_CRASH_POINT("wait_for_space.after_announce");
+        // Relaxed: read under the lock; any later bump follows a reader's cursor store
+        // that our next re-check would see (Dekker, see release_space()).
+        seen = header().space_futex.load(std::memory_order_relaxed);
+        // Re-check after announcing: a reader that stored its cursor before seeing our
+        // count did not wake us, but its cursor is visible now (both seq_cst).
+        head = refresh_head(tail);
+        if (enough()) {
+          retract_sleep(me, core::kSpaceSleeperUnit, header().space_sleepers);
+          ready = true;
+        }
+      });
+      if (ready) {
+        return true;
+      }
+      if (look_again) {
+        continue;
+      }
+      const Deadline nap = earlier(Deadline::after(kRecheckInterval), deadline);
+      sleep_announced(me, header().space_futex, seen, nap, core::kSpaceSleeperUnit,
+                      header().space_sleepers);
+      if (deadline.has_passed()) {
+        return false;
+      }
+    }
+  }
+
+  // Without the queue lock, as a pop: if our cursor is the slowest one, copies our unread
+  // messages out of the ring into the backlog (screened ones are skipped, as pop skips
+  // them), up to the backlog's bound of capacity() bytes, and moves the cursor past them.
+  // Sets backlog_full when the bound stopped it with a message still unread in the ring.
+  void move_to_backlog_if_holding(const Registration &me) {
+    std::lock_guard local(local_mutex());
+    if (!is_open_here() || registration_.slot != me.slot || !me.still_ours()) {
+      return; // the locked look that follows reports it
+    }
+    core::MemberSlot &slot = *me.slot;
+    // Relaxed: only this handle writes its cursor, under local_mutex_.
+    std::uint64_t position = slot.cursor.load(std::memory_order_relaxed);
+    // SYNC POINT: publish (acquire; pairs with the appender's store of tail).
+    const std::uint64_t tail = header().tail.load(std::memory_order_acquire);
+    if (position == tail || segment_.members.slowest_cursor(tail) != position) {
+      return; // nothing unread, or someone else holds the space back
+    }
+    std::uint64_t moved = 0;
+    std::uint64_t screened_out = 0; // count as read, as pop counts them
+    bool full = false;
+    while (position != tail) {
+      if (tail < position) {
+        throw NotAQueue("corrupt queue '" + segment_.name + "': read position " +
+                        std::to_string(position) + " is past the tail " + std::to_string(tail));
+      }
+      const core::RecordExtent extent =
+          core::read_record_header(segment_.ring, position, tail - position);
+      const core::FieldPositions fields = core::field_positions(position, extent.header);
+      Message message;
+      message.sender.assign(segment_.ring.view(fields.sender, extent.header.sender_bytes, scratch_));
+      message.type.assign(segment_.ring.view(fields.type, extent.header.type_bytes, scratch_));
+      if (!screened(message.sender, message.type)) {
+        if (backlog_bytes_ + extent.total_bytes > capacity()) {
+          full = true;
+          break;
+        }
+        message.body.assign(segment_.ring.view(fields.body, extent.header.body_bytes, scratch_));
+        backlog_.push_back(std::move(message));
+        backlog_bytes_ += extent.total_bytes;
+      } else {
+        ++screened_out;
+      }
+      position += extent.total_bytes;
+      ++moved;
+    }
+    // Relaxed: stats, and (backlog_full) a verdict that reads it after our next locked
+    // look (see layout.hpp).
+    slot.backlog_messages.store(backlog_.size(), std::memory_order_relaxed);
+    slot.backlog_bytes.store(backlog_bytes_, std::memory_order_relaxed);
+    slot.backlog_full.store(full ? 1U : 0U, std::memory_order_relaxed);
+    if (moved != 0) {
+      PYSYNCQ_CRASH_POINT("backlog.before_advance"); // copied, cursor not yet moved
+      release_space(position, screened_out);
+    }
+  }
+
+  // Under local_mutex_: the oldest backlog message is read (or screened).
+  void drop_oldest_from_backlog() {
+    const Message &oldest = backlog_.front();
+    backlog_bytes_ -= core::record_bytes(oldest.sender.size(), oldest.type.size(),
+                                         oldest.body.size());
+    backlog_.pop_front();
+    core::MemberSlot &slot = *registration_.slot;
+    // Relaxed: stats and the deadlock verdict (see layout.hpp); room again in the backlog.
+    slot.backlog_messages.store(backlog_.size(), std::memory_order_relaxed);
+    slot.backlog_bytes.store(backlog_bytes_, std::memory_order_relaxed);
+    slot.backlog_full.store(0, std::memory_order_relaxed);
+    slot.messages_read.fetch_add(1, std::memory_order_relaxed); // stats only
+  }
+
+  void wake_space_sleepers() const noexcept {
+    if (header().space_sleepers.load(std::memory_order_seq_cst) != 0) {
+      wake(header().space_futex);
+    }
   }
 
   // Under the lock: counts this thread as asleep, in the slot (so reaping and recovery
@@ -632,6 +792,10 @@ private:
   std::uint64_t opened_generation_ = 0;
   std::string sender_;
   std::string scratch_; // backs a field that wraps around the ring's end
+  // Messages this registration moved out of the ring while blocked appending, oldest
+  // first; under local_mutex_. Private memory: a fork or another process never sees it.
+  std::deque<Message> backlog_;
+  std::uint64_t backlog_bytes_ = 0; // their record footprints; at most capacity()
 };
 
 Stats ShmQueue::stats() const {
@@ -668,6 +832,10 @@ Stats ShmQueue::stats() const {
       entry.cursor = slot.cursor.load(std::memory_order_acquire);
       entry.start_time = slot.start_time;
       entry.member.unread_bytes = tail >= entry.cursor ? tail - entry.cursor : 0;
+      // Relaxed: stats; the owner stores them as it moves and pops (stale on return).
+      entry.member.backlog_messages = slot.backlog_messages.load(std::memory_order_relaxed);
+      entry.member.backlog_bytes = slot.backlog_bytes.load(std::memory_order_relaxed);
+      entry.member.unread_bytes += entry.member.backlog_bytes;
       const std::uint32_t waiting = slot.waiting.load(std::memory_order_relaxed);
       if (waiting != 0) {
         entry.member.waiting = core::space_sleepers_of(waiting) != 0
@@ -693,7 +861,8 @@ Stats ShmQueue::stats() const {
     stats.dead_members += entry.member.alive ? 0 : 1;
     entry.member.unread_messages = static_cast<std::uint64_t>(
         record_positions.end() -
-        std::lower_bound(record_positions.begin(), record_positions.end(), entry.cursor));
+        std::lower_bound(record_positions.begin(), record_positions.end(), entry.cursor)) +
+        entry.member.backlog_messages;
     stats.member_list.push_back(std::move(entry.member));
   }
   return stats;

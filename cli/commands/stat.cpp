@@ -49,9 +49,10 @@ std::string human(const pysyncq::Stats &stats) {
   if (stats.member_list.empty()) {
     return out;
   }
-  Table members({"SLOT", "PID", "SENDER", "STATE", "UNREAD", "UNREAD_BYTES", "WAITING"},
+  Table members({"SLOT", "PID", "SENDER", "STATE", "UNREAD", "UNREAD_BYTES", "BACKLOG",
+                 "WAITING"},
                 {Align::kRight, Align::kRight, Align::kLeft, Align::kLeft, Align::kRight,
-                 Align::kRight, Align::kLeft});
+                 Align::kRight, Align::kRight, Align::kLeft});
   for (const pysyncq::MemberStats &member : stats.member_list) {
     const std::string waiting =
         member.waiting == pysyncq::MemberStats::Waiting::kNo
@@ -60,7 +61,7 @@ std::string human(const pysyncq::Stats &stats) {
     members.add({std::to_string(member.slot), std::to_string(member.pid),
                  escape_text(member.sender), member.alive ? "alive" : "dead",
                  std::to_string(member.unread_messages), std::to_string(member.unread_bytes),
-                 waiting});
+                 std::to_string(member.backlog_messages), waiting});
   }
   return out + "\n" + members.render();
 }

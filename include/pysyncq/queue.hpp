@@ -106,8 +106,13 @@ struct MemberStats {
   int pid = 0;
   std::string sender;
   bool alive = true;
+  /// What it has not read yet, its backlog included (record footprints, in bytes).
   std::uint64_t unread_messages = 0;
   std::uint64_t unread_bytes = 0;
+  /// Of those, the messages it moved out of the queue into its process's memory while
+  /// blocked appending (docs/design.md, "Blocked appenders"); at most capacity_bytes.
+  std::uint64_t backlog_messages = 0;
+  std::uint64_t backlog_bytes = 0;
   Waiting waiting = Waiting::kNo;
   std::chrono::nanoseconds waiting_for{0}; // how long the current wait has lasted
 };
@@ -163,9 +168,12 @@ public:
   /// Appends a message, waiting for space until `deadline`. Throws QueueFull when it does
   /// not fit in time (at once if it is larger than the capacity), Deadlock when waiting
   /// can never succeed, NotOpen without a registration. Blocks: only with a deadline.
+  /// While it waits, it never holds back the space it waits for: its own unread messages
+  /// move into a private backlog of this handle (at most capacity_bytes), which later pops
+  /// serve first. Waiting appends get space in the order they started waiting.
   /// Deadlock means: every member holding the oldest unread message is blocked appending
-  /// (the caller itself included: it cannot read while it waits). A registration that a
-  /// second thread has used is never counted as blocked, since that thread may read.
+  /// with its backlog full (the caller itself included). A registration that a second
+  /// thread has used is never counted as blocked, since that thread may read.
   void append(std::string_view type, std::string_view body,
               Deadline deadline = Deadline::now());
   /// Appends without waiting; false when there is not enough free space.

@@ -50,6 +50,8 @@ class MemberStats:
     alive: bool
     unread_messages: int
     unread_bytes: int
+    backlog_messages: int
+    backlog_bytes: int
     waiting: Literal["no", "message", "space"]
     waiting_seconds: float
     def _asdict(self) -> dict[str, Any]: ...

@@ -197,8 +197,12 @@ class MemberStats:
     pid: int  #: its process id
     sender: str  #: its sender name
     alive: bool  #: False once its process has died (until it is reaped)
-    unread_messages: int  #: messages it has not read yet (its lag)
-    unread_bytes: int  #: bytes of queue it holds back
+    unread_messages: int  #: messages it has not read yet (its lag), its backlog included
+    unread_bytes: int  #: bytes of those messages (queue footprint), its backlog included
+    #: of those, the messages (and their bytes) it moved into its own memory while blocked
+    #: appending, so as not to hold back the space it waited for
+    backlog_messages: int
+    backlog_bytes: int
     waiting: str  #: 'no', 'message' (blocked in pop) or 'space' (blocked in append)
     #: how long its current sleep has lasted (a Python main thread wakes every 0.2 s
     #: to run signal handlers, so for it this restarts then)

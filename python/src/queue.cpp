@@ -158,6 +158,8 @@ py::dict member_stats_dict(const MemberStats &member) {
   entry["alive"] = member.alive;
   entry["unread_messages"] = member.unread_messages;
   entry["unread_bytes"] = member.unread_bytes;
+  entry["backlog_messages"] = member.backlog_messages;
+  entry["backlog_bytes"] = member.backlog_bytes;
   entry["waiting"] = kWaiting[static_cast<int>(member.waiting)];
   entry["waiting_seconds"] = std::chrono::duration<double>(member.waiting_for).count();
   return entry;
@@ -216,17 +218,29 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
     // Says "can never fit" (QueueFull) rather than "is full", blocking or not.
     (void)queue.wait_for_space(needed, Deadline::now());
   }
-  if (truthy(block)) {
-    const Deadline deadline = deadline_from(timer);
-    while (wait_without_gil([&](Deadline slice) { return queue.wait_for_space(needed, slice); },
-                            deadline)) {
-      if (queue.try_append(type.bytes, body.bytes)) {
-        return;
-      }
+  if (!truthy(block)) {
+    queue.append(type.bytes, body.bytes, Deadline::now()); // throws QueueFull with the sizes
+    return;
+  }
+  // One blocking call of the core for the whole timer, so that this append keeps its
+  // place in line (a space ticket) from start to end. The core runs the interrupt hook
+  // before each of its sleeps, which are at most 100 ms: signal handlers run in time.
+  // The bytes stay valid without the GIL: `type` and `body` keep what they point into,
+  // and bytes and str are immutable.
+  const Deadline deadline = deadline_from(timer);
+  signals_handled_here = _PyOS_IsMainThread() != 0;
+  bool interrupted = false;
+  {
+    py::gil_scoped_release no_gil;
+    try {
+      queue.append(type.bytes, body.bytes, deadline);
+    } catch (const Interrupted &) {
+      interrupted = true; // the hook left a Python error pending; raise it with the GIL
     }
   }
-  // Out of time (or not blocking): one last attempt that throws QueueFull with the sizes.
-  queue.append(type.bytes, body.bytes, Deadline::now());
+  if (interrupted) {
+    raise_pending_interrupt();
+  }
 }
 
 PyObject *QueueObject::try_pop(bool decode) {

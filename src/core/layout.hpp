@@ -18,7 +18,7 @@
 namespace pysyncq::core {
 
 inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL; // "PYSYNQ1" little-endian
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2; // 2: backlogs and space tickets
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kRingAlignment = 8; // records start 8-byte aligned
 inline constexpr std::uint64_t kMinCapacity = 64;
@@ -86,10 +86,15 @@ struct alignas(kCacheLine) SegmentHeader {
   std::atomic<std::uint32_t> unlinked;   // 1 once the last close removed the name
   std::atomic<std::uint32_t> member_count;
   std::atomic<std::uint32_t> slots_in_use; // highest slot index ever used + 1 (scan bound)
-  std::uint32_t reserved1;
+  // Slots holding a space ticket (MemberSlot::space_ticket != 0). Read by every append
+  // under the lock: while it is 0 no reservation needs a scan, so the hot path stays flat.
+  std::atomic<std::uint32_t> ticketed_appenders;
   std::atomic<std::uint64_t> reaped_total;
   std::atomic<std::uint64_t> lock_recoveries;
   std::atomic<std::uint64_t> last_reap_check_ns; // CLOCK_MONOTONIC of the last liveness scan
+  // The last space ticket handed out; tickets give blocked appenders space in the order
+  // they started waiting (docs/design.md, "Blocked appenders").
+  std::atomic<std::uint64_t> last_space_ticket;
 
   // --- line 3: message futex, bumped only when someone sleeps on it ---
   alignas(kCacheLine) std::atomic<std::uint32_t> message_futex;
@@ -112,7 +117,9 @@ static_assert(offsetof(SegmentHeader, space_futex) == 256, "futex words apart");
 static_assert(offsetof(SegmentHeader, capacity_bytes) == 16, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, state) == 56, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, unlinked) == 144, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, ticketed_appenders) == 156, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, last_reap_check_ns) == 176, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, last_space_ticket) == 184, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, space_sleepers) == 260, "docs/design.md table");
 static_assert(sizeof(SegmentHeader) == 7 * kCacheLine, "header is 7 cache lines");
 
@@ -124,7 +131,21 @@ struct alignas(kCacheLine) MemberSlot {
   // out; appenders acquire-load it (under the lock) before reusing the bytes below it.
   std::atomic<std::uint64_t> cursor;
   std::atomic<std::uint64_t> messages_read; // stats only (relaxed)
-  std::byte reserved0[kCacheLine - 16];
+  // The owner's private backlog (messages it moved out of the ring while blocked
+  // appending), mirrored for stats and for other members' deadlock verdicts. Owner-written
+  // (relaxed: stats only; a verdict also needs backlog_full, see below).
+  std::atomic<std::uint64_t> backlog_messages;
+  std::atomic<std::uint64_t> backlog_bytes; // record footprints, at most capacity_bytes
+  // The owner's blocking append: its ticket (0: none) and the bytes it needs. Written by
+  // the owner under the lock, read by appenders under the lock.
+  std::atomic<std::uint64_t> space_ticket;
+  std::atomic<std::uint64_t> space_needed;
+  // 1 while the owner's last move into its backlog stopped at the backlog's bound with
+  // its oldest unread message still in the ring: it cannot free space until it reads.
+  // Owner-stored (relaxed) before its next locked look at the queue, so a verdict, which
+  // reads it under the lock, sees it once the owner is counted asleep; cleared by its pops.
+  std::atomic<std::uint32_t> backlog_full;
+  std::byte reserved0[kCacheLine - 52];
 
   // --- line 1: identity, changed under the lock ---
   // SYNC POINT: slot published. Release-stored kSlotActive after cursor, pid and
@@ -132,7 +153,7 @@ struct alignas(kCacheLine) MemberSlot {
   alignas(kCacheLine) std::atomic<std::uint32_t> state;
   std::atomic<std::uint32_t> waiting;       // sleeper counts (see above), under the lock
   std::int32_t pid;
-  std::uint32_t deadlock;                   // set under the lock: fail this member's wait
+  std::uint32_t reserved1;                  // zero (layout 1 kept a deadlock mark here)
   std::uint64_t start_time;                 // /proc/PID/stat field 22, tells pid reuse
   std::atomic<std::uint64_t> waiting_since_ns; // CLOCK_MONOTONIC, stats only
   // kSlotSharedByThreads once a second thread used the registration: another thread may
@@ -142,6 +163,9 @@ struct alignas(kCacheLine) MemberSlot {
 };
 
 static_assert(offsetof(MemberSlot, cursor) == 0, "cursor line");
+static_assert(offsetof(MemberSlot, backlog_messages) == 16, "docs/design.md table");
+static_assert(offsetof(MemberSlot, space_ticket) == 32, "docs/design.md table");
+static_assert(offsetof(MemberSlot, backlog_full) == 48, "docs/design.md table");
 static_assert(offsetof(MemberSlot, state) == kCacheLine, "identity on its own line");
 static_assert(offsetof(MemberSlot, start_time) == 80, "docs/design.md table");
 static_assert(offsetof(MemberSlot, flags) == 96, "docs/design.md table");

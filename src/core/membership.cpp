@@ -27,9 +27,14 @@ std::optional<std::uint32_t> MemberTable::join(int pid, std::uint64_t start_time
     candidate.waiting.store(0, std::memory_order_relaxed);
     candidate.waiting_since_ns.store(0, std::memory_order_relaxed);
     candidate.flags.store(0, std::memory_order_relaxed);
+    candidate.backlog_messages.store(0, std::memory_order_relaxed);
+    candidate.backlog_bytes.store(0, std::memory_order_relaxed);
+    candidate.space_ticket.store(0, std::memory_order_relaxed);
+    candidate.space_needed.store(0, std::memory_order_relaxed);
+    candidate.backlog_full.store(0, std::memory_order_relaxed);
     candidate.pid = pid;
     candidate.start_time = start_time;
-    candidate.deadlock = 0;
+    candidate.reserved1 = 0;
     std::memset(candidate.sender, 0, sizeof candidate.sender);
     std::memcpy(candidate.sender, sender.data(),
                 std::min(sender.size(), sizeof candidate.sender - 1));
@@ -57,6 +62,10 @@ void MemberTable::leave(std::uint32_t index) const noexcept {
   const std::uint32_t waiting = member.waiting.exchange(0, std::memory_order_relaxed);
   header_->message_sleepers.fetch_sub(message_sleepers_of(waiting), std::memory_order_relaxed);
   header_->space_sleepers.fetch_sub(space_sleepers_of(waiting), std::memory_order_relaxed);
+  // And its ticket: a blocked append that is gone reserves nothing.
+  if (member.space_ticket.exchange(0, std::memory_order_relaxed) != 0) {
+    header_->ticketed_appenders.fetch_sub(1, std::memory_order_relaxed);
+  }
   // Release: pairs with the acquire of scanners; after it the cursor no longer holds
   // back space.
   member.state.store(kSlotFree, std::memory_order_release);
@@ -112,6 +121,7 @@ void MemberTable::repair_after_crash() const noexcept {
   std::uint32_t message_sleepers = 0;
   std::uint32_t space_sleepers = 0;
   std::uint32_t members = 0;
+  std::uint32_t ticketed = 0;
   std::uint32_t bound = 0;
   // Every slot, not only those below scan_end(): a segment written by an older build
   // could hold an active slot past the bound (join used to publish it first).
@@ -125,6 +135,7 @@ void MemberTable::repair_after_crash() const noexcept {
     const std::uint32_t waiting = member.waiting.load(std::memory_order_relaxed);
     message_sleepers += message_sleepers_of(waiting);
     space_sleepers += space_sleepers_of(waiting);
+    ticketed += member.space_ticket.load(std::memory_order_relaxed) != 0 ? 1 : 0;
   }
   // Relaxed stores: under the lock, which every reader of these counts holds or
   // tolerates seeing late (see scan_end()).
@@ -133,6 +144,8 @@ void MemberTable::repair_after_crash() const noexcept {
   }
   header_->message_sleepers.store(message_sleepers, std::memory_order_relaxed);
   header_->space_sleepers.store(space_sleepers, std::memory_order_relaxed);
+  // A ticket and its count change in two steps too (take_ticket, return_ticket).
+  header_->ticketed_appenders.store(ticketed, std::memory_order_relaxed);
   // join() and leave() change the slot state and the member count in two steps; a holder
   // killed between them leaves the count off by one, and the last close would then never
   // remove the name (or remove it under a live member).
@@ -150,6 +163,70 @@ std::vector<std::uint32_t> MemberTable::members_at(std::uint64_t position) const
     }
   }
   return result;
+}
+
+// Tickets are changed only under the lock, so every load and store here is relaxed: the
+// lock orders them (and repair_after_crash() recounts what a dead holder left halfway).
+
+std::uint64_t MemberTable::take_ticket(std::uint32_t index, std::uint64_t needed) const noexcept {
+  MemberSlot &member = slots_[index];
+  if (member.space_ticket.load(std::memory_order_relaxed) != 0) {
+    return 0; // another thread of this registration waits with it
+  }
+  const std::uint64_t ticket = header_->last_space_ticket.load(std::memory_order_relaxed) + 1;
+  header_->last_space_ticket.store(ticket, std::memory_order_relaxed);
+  member.space_needed.store(needed, std::memory_order_relaxed);
+  member.space_ticket.store(ticket, std::memory_order_relaxed);
+  header_->ticketed_appenders.fetch_add(1, std::memory_order_relaxed);
+  return ticket;
+}
+
+void MemberTable::return_ticket(std::uint32_t index, std::uint64_t ticket) const noexcept {
+  MemberSlot &member = slots_[index];
+  if (ticket == 0 || member.state.load(std::memory_order_relaxed) != kSlotActive ||
+      member.space_ticket.load(std::memory_order_relaxed) != ticket) {
+    return; // never held, or taken back already by a close or a reap
+  }
+  member.space_ticket.store(0, std::memory_order_relaxed);
+  header_->ticketed_appenders.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::uint64_t MemberTable::reserved_before(std::uint64_t ticket) const noexcept {
+  if (header_->ticketed_appenders.load(std::memory_order_relaxed) == 0) {
+    return 0;
+  }
+  const std::uint64_t capacity = header_->capacity_bytes;
+  std::uint64_t reserved = 0;
+  const std::uint32_t end = scan_end();
+  for (std::uint32_t index = 0; index < end; ++index) {
+    const MemberSlot &member = slots_[index];
+    if (member.state.load(std::memory_order_relaxed) != kSlotActive) {
+      continue;
+    }
+    const std::uint64_t theirs = member.space_ticket.load(std::memory_order_relaxed);
+    if (theirs == 0 || (ticket != 0 && theirs >= ticket)) {
+      continue;
+    }
+    // Never above the capacity, even from a corrupt slot: the sum stays far from overflow.
+    reserved += std::min(member.space_needed.load(std::memory_order_relaxed), capacity);
+  }
+  return reserved;
+}
+
+bool MemberTable::has_dead_ticket_holder(const IsAlive &is_alive) const {
+  if (header_->ticketed_appenders.load(std::memory_order_relaxed) == 0) {
+    return false;
+  }
+  const std::uint32_t end = scan_end();
+  for (std::uint32_t index = 0; index < end; ++index) {
+    const MemberSlot &member = slots_[index];
+    if (member.state.load(std::memory_order_relaxed) == kSlotActive &&
+        member.space_ticket.load(std::memory_order_relaxed) != 0 &&
+        !is_alive(member.pid, member.start_time)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 } // namespace pysyncq::core

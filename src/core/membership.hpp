@@ -57,6 +57,24 @@ public:
   /// unread message when `position` is the slowest cursor).
   std::vector<std::uint32_t> members_at(std::uint64_t position) const;
 
+  // --- space tickets: blocked appenders are served in the order they started waiting ---
+
+  /// Under the lock: gives slot `index` the next ticket, for an append of `needed` bytes.
+  /// A slot holds at most one; returns 0 (and changes nothing) when it has one already.
+  std::uint64_t take_ticket(std::uint32_t index, std::uint64_t needed) const noexcept;
+
+  /// Under the lock: gives back slot `index`'s ticket, if it is still `ticket`.
+  void return_ticket(std::uint32_t index, std::uint64_t ticket) const noexcept;
+
+  /// Under the lock: bytes that appends waiting since before `ticket` still need (every
+  /// waiting append's for `ticket` 0, an append that holds no ticket). Dead holders count
+  /// until they are reaped. O(1) while nobody holds a ticket.
+  std::uint64_t reserved_before(std::uint64_t ticket) const noexcept;
+
+  /// Whether any ticket holder's process is gone (a blocked appender reaps them: an
+  /// unreaped dead ticket would hold every later append back).
+  bool has_dead_ticket_holder(const IsAlive &is_alive) const;
+
 private:
   SegmentHeader *header_ = nullptr;
   MemberSlot *slots_ = nullptr;

@@ -38,7 +38,8 @@ LS_KEYS = [
     "dead_members", "reaped_total", "lock_recoveries", "segment_bytes", "unlinked",
 ]
 MEMBER_KEYS = [
-    "slot", "pid", "sender", "alive", "unread_messages", "unread_bytes", "waiting", "waiting_ns",
+    "slot", "pid", "sender", "alive", "unread_messages", "unread_bytes", "backlog_messages",
+    "backlog_bytes", "waiting", "waiting_ns",
 ]
 
 
@@ -459,10 +460,11 @@ def test_stat_json_has_exact_keys_and_values(names, members):
         "lock_recoveries": 0, "segment_bytes": (SHM / name).stat().st_size, "unlinked": False,
         "member_list": [
             {"slot": 0, "pid": alpha.pid, "sender": "alpha", "alive": True,
-             "unread_messages": 1, "unread_bytes": footprint, "waiting": "none",
-             "waiting_ns": 0},
+             "unread_messages": 1, "unread_bytes": footprint, "backlog_messages": 0,
+             "backlog_bytes": 0, "waiting": "none", "waiting_ns": 0},
             {"slot": 1, "pid": beta.pid, "sender": "beta", "alive": True,
-             "unread_messages": 0, "unread_bytes": 0, "waiting": "none", "waiting_ns": 0},
+             "unread_messages": 0, "unread_bytes": 0, "backlog_messages": 0,
+             "backlog_bytes": 0, "waiting": "none", "waiting_ns": 0},
         ],
     }
 
@@ -479,8 +481,8 @@ def test_stat_human_output_shows_geometry_counters_and_a_row_per_member(names, m
     assert "members          1 of 256 registered, 0 dead (not yet reaped)\n" in out
     header, row = out.split("\n\n")[1].splitlines()
     assert header.split() == ["SLOT", "PID", "SENDER", "STATE", "UNREAD", "UNREAD_BYTES",
-                              "WAITING"]
-    assert row.split() == ["0", str(alpha.pid), "alpha", "alive", "1", str(footprint), "-"]
+                              "BACKLOG", "WAITING"]
+    assert row.split() == ["0", str(alpha.pid), "alpha", "alive", "1", str(footprint), "0", "-"]
 
 
 def test_stat_shows_a_killed_member_as_dead_with_its_lag_and_reap_frees_its_space(

@@ -174,20 +174,45 @@ TEST(Lifecycle, threads_sharing_one_handle_pop_each_message_exactly_once) {
   queue.close();
 }
 
-TEST(Lifecycle, a_lone_member_blocked_on_its_own_unread_messages_gets_a_deadlock_error_at_once) {
+// A member that appends and never reads holds its own messages: a blocking append moves
+// them into its backlog (as many as the capacity) and goes on; once that is full too,
+// nothing can free space and it gets Deadlock at once. Its pops then return every message,
+// backlog first, in order.
+TEST(Lifecycle, a_lone_member_blocked_on_its_own_messages_moves_them_to_its_backlog_then_deadlocks) {
   NameGuard name(unique_name("self-deadlock"));
-  Queue queue = Queue::create(name.name(), {.capacity_bytes = 256});
+  constexpr std::uint64_t kCapacity = 256;
+  Queue queue = Queue::create(name.name(), {.capacity_bytes = kCapacity});
   queue.open("me");
-  while (queue.try_append("t", std::string(16, 'x'))) {
+  const std::uint64_t each = Queue::footprint(2, 1, 16);
+  std::uint64_t appended = 0;
+  while (queue.try_append("t", std::to_string(appended + 100) + std::string(13, 'x'))) {
+    ++appended;
   }
+  ASSERT_EQ(appended, kCapacity / each);
   try {
-    queue.append("t", std::string(16, 'x'), Deadline::never());
-    FAIL() << "append returned";
+    for (;;) {
+      queue.append("t", std::to_string(appended + 100) + std::string(13, 'x'), Deadline::never());
+      ++appended;
+      ASSERT_LE(appended, 2 * kCapacity / each) << "the backlog outgrew the capacity";
+    }
   } catch (const pysyncq::Deadlock &error) {
     ASSERT_EQ(error.blocked_pids().size(), 1U);
     EXPECT_EQ(error.blocked_pids()[0], ::getpid());
-    EXPECT_NE(std::string(error.what()).find("deadlock"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("backlog full"), std::string::npos) << error.what();
   }
+  EXPECT_EQ(appended, 2 * (kCapacity / each)) << "a full ring and a full backlog";
+  const pysyncq::Stats stats = queue.stats();
+  ASSERT_EQ(stats.member_list.size(), 1U);
+  EXPECT_EQ(stats.member_list[0].backlog_messages, kCapacity / each);
+  EXPECT_EQ(stats.member_list[0].backlog_bytes, (kCapacity / each) * each);
+  EXPECT_EQ(stats.member_list[0].unread_messages, appended);
+  for (std::uint64_t i = 0; i < appended; ++i) {
+    const auto message = queue.pop();
+    ASSERT_TRUE(message) << "message " << i << " of " << appended;
+    EXPECT_EQ(message->body, std::to_string(i + 100) + std::string(13, 'x'));
+  }
+  EXPECT_FALSE(queue.pop());
+  EXPECT_EQ(queue.stats().member_list[0].backlog_messages, 0U);
   queue.close();
 }
 

@@ -505,7 +505,7 @@ def test_stat_shows_a_killed_member_as_dead_with_its_lag_and_reap_frees_its_spac
     human = syncq_ok("stat", name)
     assert "2 of 256 registered, 1 dead (not yet reaped)" in human
     dead_rows = [line.split() for line in human.splitlines() if f" {victim.pid} " in line]
-    assert dead_rows == [["0", str(victim.pid), "victim", "dead", "2", str(sum(sizes)), "-"]]
+    assert dead_rows == [["0", str(victim.pid), "victim", "dead", "2", str(sum(sizes)), "0", "-"]]
     # Looking never reaps: a second look still sees the dead member.
     assert stat_json(name)["dead_members"] == 1
 

@@ -194,6 +194,51 @@ TEST(CrashPoint, AReaderKilledBeforeAdvancingIsReapedSoABlockedAppenderProceeds)
   EXPECT_FALSE(guard.exists());
 }
 
+// A blocked appender copies its unread messages into its private backlog, then moves its
+// cursor. Killed in between, it has freed nothing and taken nothing: the messages are
+// still in the ring for everyone else, whole, and reaping it frees the space.
+TEST(CrashPoint, AnAppenderKilledWhileMovingMessagesIntoItsBacklogLosesNothingForTheOthers) {
+  NameGuard guard(unique_name("backlog-crash"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  queue.open("owner");
+
+  Pipe appender_registered;
+  Pipe appender_go;
+  Child appender([&] {
+    auto q = Queue::attach(guard.name());
+    q.open("appender");
+    appender_registered.send('r');
+    if (!appender_go.expect('g', 30s)) {
+      return 3;
+    }
+    arm_crash_point("backlog.before_advance");
+    // It holds the owner's messages, unread: it must move them before it can wait.
+    q.append("data", make_checked_body(2, 0, 1000), Deadline::after(20s));
+    return 10;
+  });
+  ASSERT_TRUE(appender_registered.expect('r'));
+
+  // Fill the ring; the owner holds its own messages too (it reads them at the end).
+  std::uint64_t seq = 0;
+  while (queue.try_append("data", make_checked_body(1, seq, 1000))) {
+    ++seq;
+  }
+  ASSERT_GE(seq, 2U);
+  appender_go.send('g');
+  ASSERT_EQ(appender.wait(), -SIGKILL) << "backlog.before_advance did not kill the appender";
+
+  const std::vector<CheckedId> ids = drain_checked(queue);
+  ASSERT_EQ(ids.size(), seq) << "the owner lost messages";
+  for (std::uint64_t i = 0; i < seq; ++i) {
+    EXPECT_EQ(ids[i].stream, 1U);
+    EXPECT_EQ(ids[i].seq, i);
+  }
+  expect_whole_capacity_usable(queue); // reaps the dead appender on its way
+  EXPECT_EQ(queue.stats().members, 1U);
+  queue.close();
+  EXPECT_FALSE(guard.exists());
+}
+
 TEST(CrashPoint, AProcessKilledInOpenAfterJoiningIsReapedAndHoldsNoSpace) {
   NameGuard guard(unique_name("open-crash"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});

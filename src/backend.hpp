@@ -33,6 +33,9 @@ public:
   virtual Stats stats() const = 0;
   /// Removes the queue's name now (syncq rm), whoever is registered.
   virtual void unlink_now() = 0;
+  /// The same without the queue's lock (syncq rm --force on a hung or hostile lock);
+  /// backends without such a lock just remove the name.
+  virtual void unlink_now_without_lock() { unlink_now(); }
   virtual const std::string &name() const noexcept = 0;
   virtual std::uint64_t capacity() const noexcept = 0;
   virtual std::uint32_t max_members() const noexcept = 0;
@@ -65,7 +68,8 @@ protected:
 
 /// Shared-memory backend (src/shm_queue.cpp).
 std::unique_ptr<Queue::Impl> create_shm_queue(std::string_view name, const CreateOptions &options);
-std::unique_ptr<Queue::Impl> attach_shm_queue(std::string_view name);
+std::unique_ptr<Queue::Impl> attach_shm_queue(std::string_view name,
+                                              const AttachOptions &options);
 
 #ifdef PYSYNCQ_HAVE_NATS
 /// NATS JetStream backend (src/nats/), for names "nats://host[:port]/NAME" and "tls://...".

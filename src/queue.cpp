@@ -82,7 +82,11 @@ Queue Queue::create(std::string_view name, const CreateOptions &options) {
   }
   return Queue(create_shm_queue(name, options));
 }
-Queue Queue::attach(std::string_view name, [[maybe_unused]] const NatsAccess &access) {
+Queue Queue::attach(std::string_view name, const NatsAccess &access) {
+  return attach(name, AttachOptions{}, access);
+}
+Queue Queue::attach(std::string_view name, const AttachOptions &options,
+                    [[maybe_unused]] const NatsAccess &access) {
   if (is_nats_url(name)) {
 #ifdef PYSYNCQ_HAVE_NATS
     return Queue(attach_nats_queue(name, access));
@@ -90,11 +94,18 @@ Queue Queue::attach(std::string_view name, [[maybe_unused]] const NatsAccess &ac
     no_nats(name);
 #endif
   }
-  return Queue(attach_shm_queue(name));
+  return Queue(attach_shm_queue(name, options));
 }
 void Queue::unlink(std::string_view name, const NatsAccess &access) {
   Queue queue = attach(name, access); // refuses what is not a queue
-  queue.impl_->unlink_now();
+  queue.remove_name();
+}
+void Queue::remove_name(bool take_lock) {
+  if (take_lock) {
+    live().unlink_now();
+  } else {
+    live().unlink_now_without_lock();
+  }
 }
 
 std::vector<std::string> list_queues(std::string_view server,

@@ -5,6 +5,9 @@
 #include "platform/futex.hpp"
 #include "platform/robust_mutex.hpp"
 
+#include "platform/syscall.hpp"
+
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <unistd.h>
@@ -15,25 +18,52 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// How long an attacher waits for a creator that is still initialising the segment.
-constexpr auto kInitialisationTimeout = 2s;
-
-core::MemberSlot *slots_of(std::byte *base, const core::SegmentHeader &header) noexcept {
-  return reinterpret_cast<core::MemberSlot *>(base + header.members_offset);
-}
-
-void bind(Segment &segment) {
+// Binds the header, member table and ring from `geometry`, this process's validated
+// copy: never from the header again, which may have changed since it was validated.
+void bind(Segment &segment, const core::Geometry &geometry) {
   std::byte *base = segment.memory.data();
+  segment.geometry = geometry;
   segment.header = reinterpret_cast<core::SegmentHeader *>(base);
-  segment.members = core::MemberTable(segment.header, slots_of(base, *segment.header));
-  segment.ring = core::Ring(base + segment.header->ring_offset, segment.header->capacity_bytes);
+  segment.members = core::MemberTable(
+      segment.header, reinterpret_cast<core::MemberSlot *>(base + geometry.members_offset),
+      geometry.max_members, geometry.capacity_bytes);
+  segment.ring = core::Ring(base + geometry.ring_offset, geometry.capacity_bytes);
 }
 
 std::string describe(const std::string &name) { return "'" + name + "'"; }
 
-// Refuses every geometry that append and pop could not use safely.
-void validate(const std::string &name, const core::SegmentHeader &header,
-              std::uint64_t file_bytes) {
+// One read of each geometry field. Relaxed atomic loads: the fields are plain integers
+// that the creator wrote before its release of `state` (which the caller acquired), but a
+// hostile writer may change them at any time; a copy read once is what gets validated
+// and used, so a change after this read cannot slip between the check and the use.
+template <class T> T load_once(const T &field) noexcept {
+  return std::atomic_ref<T>(const_cast<T &>(field)).load(std::memory_order_relaxed);
+}
+
+struct HeaderSnapshot {
+  std::uint32_t layout_version;
+  std::uint32_t header_bytes;
+  std::uint32_t member_slot_bytes;
+  core::Geometry geometry;
+};
+
+HeaderSnapshot snapshot(const core::SegmentHeader &header) noexcept {
+  HeaderSnapshot copy{};
+  copy.layout_version = load_once(header.layout_version);
+  copy.header_bytes = load_once(header.header_bytes);
+  copy.member_slot_bytes = load_once(header.member_slot_bytes);
+  copy.geometry.capacity_bytes = load_once(header.capacity_bytes);
+  copy.geometry.max_members = load_once(header.max_members);
+  copy.geometry.members_offset = load_once(header.members_offset);
+  copy.geometry.ring_offset = load_once(header.ring_offset);
+  copy.geometry.segment_bytes = load_once(header.segment_bytes);
+  return copy;
+}
+
+// Refuses every geometry that append and pop could not use safely; returns the copy that
+// the process then uses for ever.
+core::Geometry validate(const std::string &name, const HeaderSnapshot &header,
+                        std::uint64_t file_bytes) {
   const auto refuse = [&](const std::string &why) {
     throw NotAQueue("shared memory " + describe(name) + " is not a usable pysyncq queue: " + why);
   };
@@ -46,23 +76,24 @@ void validate(const std::string &name, const core::SegmentHeader &header,
       header.member_slot_bytes != sizeof(core::MemberSlot)) {
     refuse("header or member slot size differs from this library's");
   }
-  if (header.capacity_bytes < core::kMinCapacity || header.capacity_bytes > core::kMaxCapacity ||
-      header.capacity_bytes % core::kRingAlignment != 0) {
-    refuse("capacity " + std::to_string(header.capacity_bytes) + " is out of range");
+  if (header.geometry.capacity_bytes < core::kMinCapacity || header.geometry.capacity_bytes > core::kMaxCapacity ||
+      header.geometry.capacity_bytes % core::kRingAlignment != 0) {
+    refuse("capacity " + std::to_string(header.geometry.capacity_bytes) + " is out of range");
   }
-  if (header.max_members == 0 || header.max_members > core::kMaxMembersLimit) {
-    refuse("member limit " + std::to_string(header.max_members) + " is out of range");
+  if (header.geometry.max_members == 0 || header.geometry.max_members > core::kMaxMembersLimit) {
+    refuse("member limit " + std::to_string(header.geometry.max_members) + " is out of range");
   }
-  const core::Geometry expected = core::make_geometry(header.capacity_bytes, header.max_members);
-  if (header.members_offset != expected.members_offset ||
-      header.ring_offset != expected.ring_offset ||
-      header.segment_bytes != expected.segment_bytes) {
+  const core::Geometry expected = core::make_geometry(header.geometry.capacity_bytes, header.geometry.max_members);
+  if (header.geometry.members_offset != expected.members_offset ||
+      header.geometry.ring_offset != expected.ring_offset ||
+      header.geometry.segment_bytes != expected.segment_bytes) {
     refuse("its offsets do not match its capacity and member limit");
   }
-  if (file_bytes < header.segment_bytes) {
+  if (file_bytes < header.geometry.segment_bytes) {
     refuse("the file has " + std::to_string(file_bytes) + " bytes but the header says " +
-           std::to_string(header.segment_bytes));
+           std::to_string(header.geometry.segment_bytes));
   }
+  return expected;
 }
 
 } // namespace
@@ -118,19 +149,30 @@ Segment Segment::create(std::string_view name, const CreateOptions &options) {
     platform::SharedMemory::unlink(segment.path);
     throw;
   }
-  bind(segment);
+  bind(segment, geometry);
   // SYNC POINT: segment ready (release; attachers acquire).
   header->state.store(core::kReady, std::memory_order_release);
   platform::futex_wake_all(header->state);
   return segment;
 }
 
-Segment Segment::attach(std::string_view name) {
+Segment Segment::attach(std::string_view name, const AttachOptions &options) {
   Segment segment;
   segment.path = platform::shm_path_for(name);
   segment.name = segment.path.substr(1);
   segment.memory = platform::SharedMemory::open(segment.path);
-  const Deadline deadline = Deadline::after(kInitialisationTimeout);
+  // Before anything is read: a segment someone else owns could be a squatter's, who
+  // reads and rewrites every message (docs/failures.md, "A hostile local user").
+  const unsigned owner = segment.memory.owner_uid();
+  if (!options.allow_foreign_owner && owner != ::geteuid()) {
+    throw ForeignOwner("shared memory " + describe(segment.name) + " belongs to uid " +
+                           std::to_string(owner) + ", not to this process's uid " +
+                           std::to_string(::geteuid()) +
+                           "; refused, since its owner can read and rewrite every message "
+                           "(allow it with allow_foreign_owner, or syncq --allow-foreign-owner)",
+                       owner);
+  }
+  const Deadline deadline = Deadline::after(options.creator_timeout);
 
   // A creator sizes the file in one step (posix_fallocate), so it is either empty
   // (still being created: wait) or complete.
@@ -147,13 +189,13 @@ Segment Segment::attach(std::string_view name) {
   segment.memory.map(file_bytes);
   auto *header = reinterpret_cast<core::SegmentHeader *>(segment.memory.data());
 
-  if (header->magic != core::kMagic && header->magic != 0) {
+  if (load_once(header->magic) != core::kMagic && load_once(header->magic) != 0) {
     throw NotAQueue("shared memory " + describe(segment.name) +
                     " is not a pysyncq queue (no pysyncq magic number at its start)");
   }
   // SYNC POINT: segment ready (acquire; pairs with the creator's release).
   std::uint32_t state = header->state.load(std::memory_order_acquire);
-  while (state != core::kReady) {
+  while (state != core::kReady && !deadline.has_passed()) {
     if (state != core::kInitialising ||
         platform::futex_wait(header->state, state, deadline) ==
             platform::FutexWaitResult::kTimedOut) {
@@ -161,14 +203,34 @@ Segment Segment::attach(std::string_view name) {
     }
     state = header->state.load(std::memory_order_acquire);
   }
-  if (state != core::kReady || header->magic != core::kMagic) {
+  if (state != core::kReady || load_once(header->magic) != core::kMagic) {
     throw NotAQueue("shared memory " + describe(segment.name) +
                     " is not a pysyncq queue (no pysyncq header; if a creator is still "
-                    "initialising it, it has not finished within 2 s)");
+                    "initialising it, it has not finished within " +
+                    std::to_string(options.creator_timeout.count()) + " ms)");
   }
-  validate(segment.name, *header, file_bytes);
-  bind(segment);
+  bind(segment, validate(segment.name, snapshot(*header), file_bytes));
   return segment;
+}
+
+void Segment::require_geometry_unchanged() const {
+  // Relaxed loads of one read-mostly cache line (line 0 of the header, never written
+  // after creation, so it stays shared in every core's cache): a few nanoseconds per
+  // lock. No ordering is needed: nothing is read *through* these values, they are only
+  // compared with our copy, which is what every access uses. Four fields, not all: these
+  // are the ones whose change would mean another queue's shape (segment_bytes follows
+  // from them), and the check runs on every append.
+  if (load_once(header->capacity_bytes) != geometry.capacity_bytes ||
+      load_once(header->max_members) != geometry.max_members ||
+      load_once(header->members_offset) != geometry.members_offset ||
+      load_once(header->ring_offset) != geometry.ring_offset) {
+    throw NotAQueue("corrupt queue " + describe(name) +
+                    ": its header's geometry changed after this process attached (capacity " +
+                    std::to_string(load_once(header->capacity_bytes)) + ", was " +
+                    std::to_string(geometry.capacity_bytes) + "; member limit " +
+                    std::to_string(load_once(header->max_members)) + ", was " +
+                    std::to_string(geometry.max_members) + ")");
+  }
 }
 
 void Segment::unlink_once() {
@@ -183,6 +245,18 @@ void Segment::unlink_once() {
     platform::SharedMemory::unlink(path);
   }
   PYSYNCQ_CRASH_POINT("close.unlinking");
+  header->unlinked.store(1, std::memory_order_relaxed);
+}
+
+void Segment::unlink_now() {
+  // Unlink first, mark only on success: marked first, a refused unlink (EPERM: another
+  // user's queue in the sticky /dev/shm) would leave a name that no last close removes.
+  if (!platform::SharedMemory::unlink(path)) {
+    platform::throw_syscall_error("shm_unlink", path, ENOENT);
+  }
+  // Relaxed: a flag read under the lock by the last close (unlink_once), and only to skip
+  // an unlink that would find the name gone anyway (name_refers_here). syncq rm --force
+  // calls this without the lock: a close that misses the store finds no name to remove.
   header->unlinked.store(1, std::memory_order_relaxed);
 }
 

@@ -17,6 +17,9 @@
 #include "segment.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <new>
@@ -102,7 +105,8 @@ struct Registration {
 
 class ShmQueue final : public Queue::Impl {
 public:
-  explicit ShmQueue(Segment segment) : segment_(std::move(segment)) {}
+  ShmQueue(Segment segment, std::optional<std::chrono::milliseconds> inspect_lock_timeout)
+      : segment_(std::move(segment)), inspect_lock_timeout_(inspect_lock_timeout) {}
   ~ShmQueue() override {
     if (is_open_here()) {
       try {
@@ -307,7 +311,7 @@ public:
 
   std::uint32_t reap() override {
     std::uint32_t reaped = 0;
-    with_lock([&] { reaped = segment_.members.reap_dead(alive); });
+    with_inspect_lock([&] { reaped = segment_.members.reap_dead(alive); });
     if (reaped != 0) {
       wake(header().space_futex);
     }
@@ -317,15 +321,13 @@ public:
   Stats stats() const override;
 
   // Removes the name now, whoever is registered, and marks the segment so that its last
-  // close does not remove a newer queue that took the name.
+  // close does not remove a newer queue that took the name. Under the lock, so that a
+  // last close (unlink_once) runs wholly before or after it.
   void unlink_now() override {
-    with_lock([&] {
-      header().unlinked.store(1, std::memory_order_relaxed); // under the lock
-      if (!platform::SharedMemory::unlink(segment_.path)) {
-        platform::throw_syscall_error("shm_unlink", segment_.path, ENOENT);
-      }
-    });
+    with_inspect_lock([&] { segment_.unlink_now(); });
   }
+  // The same without the lock, for a lock that never comes free (syncq rm --force).
+  void unlink_now_without_lock() override { segment_.unlink_now(); }
 
   // --- accessors ---
 
@@ -350,17 +352,49 @@ public:
 private:
   core::SegmentHeader &header() const noexcept { return *segment_.header; }
 
-  // Runs `step` holding the queue lock. If the previous holder died, repairs first:
-  // a half-written record is invisible already (tail was not advanced), so what is left
-  // is the dead process's slot and the sleeper counts it may have been changing.
+  // Runs `step` holding the queue lock, waiting for it as long as it takes (members: a
+  // process that can write the segment can stall them anyway, docs/failures.md).
   template <class Step> void with_lock(Step &&step) const {
     platform::RobustLock lock(header().lock_storage);
+    locked(lock, step);
+  }
+
+  // As with_lock, but waits at most inspect_lock_timeout_ (when set) and then throws
+  // LockHeld naming the holder: for stats, reap and unlink, which tools call on queues
+  // that may be hung or hostile (syncq ls, stat, reap, rm).
+  template <class Step> void with_inspect_lock(Step &&step) const {
+    if (!inspect_lock_timeout_) {
+      with_lock(step);
+      return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    platform::RobustLock lock(header().lock_storage, Deadline::after(*inspect_lock_timeout_));
+    if (!lock.held()) {
+      const double waited =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const int holder = platform::robust_mutex_holder(header().lock_storage);
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.1f", waited);
+      throw LockHeld("queue '" + segment_.name + "': lock held by pid " +
+                         std::to_string(holder) + " for " + seconds +
+                         " s (at least; gave up waiting)",
+                     holder, waited);
+    }
+    locked(lock, step);
+  }
+
+  // With the lock held: if the previous holder died, repairs first (a half-written record
+  // is invisible already, tail was not advanced, so what is left is the dead process's
+  // slot and the sleeper counts it may have been changing). Then checks that the header
+  // still has the geometry this process attached to, and runs `step`.
+  template <class Step> void locked(platform::RobustLock &lock, Step &&step) const {
     if (lock.owner_died()) {
       header().lock_recoveries.fetch_add(1, std::memory_order_relaxed); // stats only
       segment_.members.repair_after_crash(); // first: reaping relies on the counts
       segment_.members.reap_dead(alive);
       lock.mark_consistent();
     }
+    segment_.require_geometry_unchanged();
     step();
   }
 
@@ -757,9 +791,14 @@ private:
     require_open();
     return registration_;
   }
+  // Under the lock, in a wait: the slot may have been freed by a close of another thread
+  // of ours, but also reaped (a liveness check that went wrong) or overwritten by a
+  // writer to the segment; none of these is the waiter's doing, so none is blamed on it.
   void require_still_ours(const Registration &me) const {
     if (!me.still_ours()) {
-      throw NotOpen("queue '" + segment_.name + "' was closed by this process during the wait");
+      throw NotOpen("the registration of this process in queue '" + segment_.name +
+                    "' was removed during the wait (closed, reaped or overwritten); open() "
+                    "it again");
     }
   }
   std::string not_open_text() const {
@@ -773,6 +812,7 @@ private:
   }
 
   Segment segment_;
+  std::optional<std::chrono::milliseconds> inspect_lock_timeout_; // AttachOptions
   // The handle's mutex, made anew in a forked child: another thread of the parent (the
   // notifier's, say) may have held it at the fork, and would never release it there.
   std::mutex &local_mutex() const noexcept {
@@ -803,7 +843,7 @@ Stats ShmQueue::stats() const {
   stats.name = segment_.name;
   stats.capacity_bytes = capacity();
   stats.max_members = max_members();
-  stats.segment_bytes = header().segment_bytes;
+  stats.segment_bytes = segment_.geometry.segment_bytes; // our copy: the header may lie
   struct Seen {
     MemberStats member;
     std::uint64_t cursor;
@@ -812,7 +852,7 @@ Stats ShmQueue::stats() const {
   std::vector<Seen> seen;
   std::vector<std::uint64_t> record_positions;
   std::uint64_t tail = 0;
-  with_lock([&] {
+  with_inspect_lock([&] {
     tail = header().tail.load(std::memory_order_relaxed);
     const std::uint64_t head = refresh_head(tail);
     stats.used_bytes = tail - head;
@@ -869,23 +909,62 @@ Stats ShmQueue::stats() const {
 }
 
 std::unique_ptr<Queue::Impl> create_shm_queue(std::string_view name, const CreateOptions &options) {
-  return std::make_unique<ShmQueue>(Segment::create(name, options));
+  return std::make_unique<ShmQueue>(Segment::create(name, options), std::nullopt);
 }
 
-std::unique_ptr<Queue::Impl> attach_shm_queue(std::string_view name) {
-  return std::make_unique<ShmQueue>(Segment::attach(name));
+std::unique_ptr<Queue::Impl> attach_shm_queue(std::string_view name,
+                                              const AttachOptions &options) {
+  return std::make_unique<ShmQueue>(Segment::attach(name, options),
+                                    options.inspect_lock_timeout);
+}
+
+std::vector<SegmentInfo> list_segments() {
+  // The magic and the state word (offset 56): enough to tell a queue from a file that
+  // only starts like one, without mapping anything or waiting for anyone.
+  constexpr std::size_t kPrefixBytes = offsetof(core::SegmentHeader, state) + 4;
+  std::vector<SegmentInfo> segments;
+  for (platform::ShmEntry &entry : platform::list_shm_entries(kPrefixBytes)) {
+    SegmentInfo info;
+    info.name = std::move(entry.name);
+    switch (entry.kind) {
+    case platform::ShmEntry::Kind::kNotRegular:
+      info.detail = "not a regular file (a FIFO, socket, device, directory or link)";
+      break;
+    case platform::ShmEntry::Kind::kUnreadable:
+      info.detail = "not readable by this user";
+      break;
+    case platform::ShmEntry::Kind::kRegular:
+      if (entry.prefix.empty()) {
+        info.detail = "empty";
+      } else if (entry.prefix.size() < sizeof core::kMagic ||
+                 std::memcmp(entry.prefix.data(), &core::kMagic, sizeof core::kMagic) != 0) {
+        info.detail = "no pysyncq magic";
+      } else {
+        std::uint32_t state = core::kInitialising;
+        if (entry.prefix.size() == kPrefixBytes) {
+          std::memcpy(&state, entry.prefix.data() + offsetof(core::SegmentHeader, state),
+                      sizeof state);
+        }
+        info.kind = state == core::kReady ? SegmentInfo::Kind::kQueue
+                                          : SegmentInfo::Kind::kInitialising;
+        info.owner_uid = entry.owner_uid;
+      }
+      break;
+    }
+    segments.push_back(std::move(info));
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const SegmentInfo &a, const SegmentInfo &b) { return a.name < b.name; });
+  return segments;
 }
 
 std::vector<std::string> list_queues() {
   std::vector<std::string> names;
-  for (const std::string &name : platform::list_shm_names()) {
-    const std::string prefix = platform::read_shm_prefix(name, sizeof core::kMagic);
-    if (prefix.size() == sizeof core::kMagic &&
-        std::memcmp(prefix.data(), &core::kMagic, sizeof core::kMagic) == 0) {
-      names.push_back(name);
+  for (SegmentInfo &segment : list_segments()) {
+    if (segment.kind == SegmentInfo::Kind::kQueue) {
+      names.push_back(std::move(segment.name));
     }
   }
-  std::sort(names.begin(), names.end());
   return names;
 }
 

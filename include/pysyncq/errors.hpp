@@ -5,6 +5,7 @@
 // The Python binding maps each type to a builtin exception (python/src/errors.cpp).
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -99,6 +100,36 @@ public:
 
 private:
   int error_number_;
+};
+
+/// The segment belongs to another user (its file's owner is not this process's effective
+/// uid), and the caller did not allow that (AttachOptions::allow_foreign_owner). Whoever
+/// owns a segment can read and rewrite every message in it, so a queue under a name that
+/// someone else created first is refused. Python: PermissionError (errno EPERM).
+class ForeignOwner : public SyscallError {
+public:
+  ForeignOwner(const std::string &what, unsigned owner_uid)
+      : SyscallError(what, EPERM), owner_uid_(owner_uid) {}
+  unsigned owner_uid() const noexcept { return owner_uid_; }
+
+private:
+  unsigned owner_uid_;
+};
+
+/// An inspection (stats, reap, unlink) did not get the queue lock within
+/// AttachOptions::inspect_lock_timeout: a process holds it and does not let go (hung, or
+/// hostile). Carries the holder's thread id as the lock word names it (0 when the word
+/// names nobody) and how long the caller waited. Python: TimeoutError (errno ETIMEDOUT).
+class LockHeld : public SyscallError {
+public:
+  LockHeld(const std::string &what, int holder_pid, double waited_seconds)
+      : SyscallError(what, ETIMEDOUT), holder_pid_(holder_pid), waited_seconds_(waited_seconds) {}
+  int holder_pid() const noexcept { return holder_pid_; }
+  double waited_seconds() const noexcept { return waited_seconds_; }
+
+private:
+  int holder_pid_;
+  double waited_seconds_;
 };
 
 } // namespace pysyncq

@@ -78,6 +78,30 @@ struct CreateOptions {
   NatsAccess access{};
 };
 
+/// How Queue::attach treats a segment it did not make itself (shared memory only; a
+/// NATS queue ignores them). The defaults suit a member; tools that only look use
+/// AttachOptions::for_inspection().
+struct AttachOptions {
+  /// How long to wait for a creator that is still initialising the segment (it takes
+  /// microseconds; a file that starts with the magic and is never initialised is not a
+  /// queue). Zero: do not wait.
+  std::chrono::milliseconds creator_timeout{std::chrono::seconds(2)};
+  /// Accept a segment owned by another user. Its owner can read and rewrite every
+  /// message, and can make every member wait for ever; allow it only for a queue you
+  /// share on purpose (docs/failures.md, "A hostile local user").
+  bool allow_foreign_owner = false;
+  /// How long stats(), reap() and removing the name wait for the queue lock before they
+  /// throw LockHeld. Unset: for ever (a member's own calls always wait: a writer to the
+  /// segment can stall them, see docs/failures.md).
+  std::optional<std::chrono::milliseconds> inspect_lock_timeout{};
+
+  /// For a tool that only looks (syncq ls, stat): no wait for a creator, any owner, and
+  /// the lock waited for at most `lock_timeout`.
+  static AttachOptions for_inspection(std::chrono::milliseconds lock_timeout) {
+    return AttachOptions{std::chrono::milliseconds(0), true, lock_timeout};
+  }
+};
+
 /// A message owned by the caller.
 struct Message {
   std::string sender;
@@ -146,7 +170,14 @@ public:
   /// A NATS server that refuses the login throws SyscallError(EACCES); TLS failures
   /// SyscallError(EPROTO).
   static Queue attach(std::string_view name, const NatsAccess &access = {});
+  /// As attach(name, access), with `options` for a segment this process did not make:
+  /// throws ForeignOwner for one owned by another user (unless allowed), NotAQueue for
+  /// one whose creator has not finished within options.creator_timeout.
+  static Queue attach(std::string_view name, const AttachOptions &options,
+                      const NatsAccess &access = {});
   /// Removes a queue's name (like `rm /dev/shm/NAME`); processes already attached go on.
+  /// The name is marked removed in the segment only once it is gone, so that a failure
+  /// (EPERM) leaves the last member's close to remove it as usual.
   static void unlink(std::string_view name, const NatsAccess &access = {});
 
   Queue(Queue &&) noexcept;
@@ -221,6 +252,11 @@ public:
 
   /// Reaps members whose process is gone; returns how many. Any attached process may call.
   std::uint32_t reap();
+  /// Removes this queue's name now, as Queue::unlink does. `take_lock` false skips the
+  /// queue lock (for a lock that a hung or hostile process holds: syncq rm --force): the
+  /// name goes at once, and only a last close racing with it could try to remove the name
+  /// again, which finds it gone or belonging to a newer queue and leaves it.
+  void remove_name(bool take_lock = true);
   /// A snapshot of the geometry, usage and members. Takes the queue lock briefly.
   Stats stats() const;
 
@@ -241,8 +277,29 @@ private:
   std::unique_ptr<class Notifier> notifier_; // destroyed first: its thread uses impl_
 };
 
-/// Names of every pysyncq queue in /dev/shm (segments with our magic; others skipped).
+/// Names of every pysyncq queue in /dev/shm: regular files that start with our magic and
+/// whose creator has finished. Never waits and never blocks, whatever else /dev/shm holds
+/// (FIFOs, other programs' segments, files that only start with the magic).
 std::vector<std::string> list_queues();
+
+/// One entry of /dev/shm, as list_segments() classifies it without waiting.
+struct SegmentInfo {
+  enum class Kind {
+    kQueue,        // starts with the magic and its creator finished: attach() may work
+    kInitialising, // starts with the magic, not (yet) initialised: a creator at work, or junk
+    kOther,        // anything else: another program's segment, a FIFO, unreadable...
+  };
+  std::string name;
+  Kind kind = Kind::kOther;
+  /// For kOther: why, in a few words ("a FIFO or other special file", "no pysyncq magic",
+  /// "not readable by this user", "empty").
+  std::string detail;
+  /// The file's owner (kQueue and kInitialising; 0 otherwise).
+  unsigned owner_uid = 0;
+};
+/// Every entry of /dev/shm, classified, in name order. Never waits; throws only when
+/// /dev/shm cannot be read.
+std::vector<SegmentInfo> list_segments();
 /// Every pysyncq queue on the NATS server(s) `server`, "nats://host[:port]" (or tls://,
 /// with a login as in a queue URL), as queue URLs: `server` + "/NAME", in name order.
 /// Streams not made by pysyncq are skipped. Throws InvalidArgument for another kind of

@@ -86,7 +86,8 @@ class PySyncQ:
                  storage: Literal["memory", "file"] = "memory", liveness: float = 5.0,
                  token: Optional[str] = None, creds: Optional[_Path] = None,
                  tls: bool = False, tls_ca: Optional[_Path] = None,
-                 tls_cert: Optional[_Path] = None, tls_key: Optional[_Path] = None) -> None:
+                 tls_cert: Optional[_Path] = None, tls_key: Optional[_Path] = None,
+                 allow_foreign_owner: bool = False) -> None:
         """``name`` may be "nats://[USER:PASSWORD@]host[:port]/NAME" or "tls://...": the
         queue on a NATS JetStream server (docs/nats.md). ``replicas``, ``storage`` and
         ``liveness`` apply when such a queue is created; ``token``, ``creds`` (a

@@ -23,7 +23,7 @@ class Queue:
                  mode: int = ..., replicas: int = ..., file_storage: bool = ...,
                  liveness: float = ..., *, token: str = ..., creds: str = ...,
                  tls: bool = ..., tls_ca: str = ..., tls_cert: str = ...,
-                 tls_key: str = ...) -> None: ...
+                 tls_key: str = ..., allow_foreign_owner: bool = ...) -> None: ...
     def append(self, msgtype: _Bytesish = "", msg: _Bytesish = "", block: bool = False,
                timer: Optional[float] = 0.5) -> None:
         """Appends a message; MemoryError (QueueFull) when it does not fit in time."""
@@ -64,7 +64,8 @@ class Queue:
 def list_queues() -> list[str]:
     """Names of every pysyncq queue in /dev/shm."""
 
-def unlink(name: str) -> None:
-    """Removes a queue's name now; attached processes go on."""
+def unlink(name: str, *, allow_foreign_owner: bool = False) -> None:
+    """Removes a queue's name now; attached processes go on. PermissionError for a queue
+    another user owns, unless allow_foreign_owner."""
 
 def _raise_for_test(kind: str, errno: int = 0) -> None: ...

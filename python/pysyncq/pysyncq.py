@@ -241,7 +241,7 @@ class QueueStats:
 
 # Attributes kept in the instance __dict__ by PySyncQ itself (not pickled as extras).
 _OWN_ATTRIBUTES = frozenset(
-    {"_start", "_create", "_auto_screened", "_wait", "_login"})
+    {"_start", "_create", "_auto_screened", "_wait", "_login", "_allow_foreign_owner"})
 
 
 class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
@@ -274,7 +274,9 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
 
     Keyword-only extras, beyond the original: ``max_members`` (registration limit,
     default 256), ``mode`` (permission bits of /dev/shm/NAME, default 0o600) and
-    ``wait``, how blocked calls wait: 'sleep' (the default: sleep in the kernel at once,
+    ``allow_foreign_owner`` (default False): with create=False, attach even to a queue
+    that another user owns (by default PermissionError: its owner can read and rewrite
+    every message; see docs/failures.md). ``wait``, how blocked calls wait: 'sleep' (the default: sleep in the kernel at once,
     best when processes outnumber free cores), seconds of spinning before sleeping (e.g.
     50e-6, lower latency when every waiter has a core of its own) or 'spin' (never
     sleep: lowest latency, one core burnt per waiter).
@@ -289,7 +291,8 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
                  wait: Union[float, str, None] = None, replicas: int = 1,
                  storage: str = "memory", liveness: float = 5.0, token: Optional[str] = None,
                  creds: Optional[str] = None, tls: bool = False, tls_ca: Optional[str] = None,
-                 tls_cert: Optional[str] = None, tls_key: Optional[str] = None) -> None:
+                 tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
+                 allow_foreign_owner: bool = False) -> None:
         start = _check_start(start)
         create = bool(create)
         if name is None:
@@ -308,13 +311,16 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
                               tls_cert=tls_cert, tls_key=tls_key)
         super().__init__(name, create, size, _index(max_members, "max_members", minimum=1),
                          _index(mode, "mode"), _index(replicas, "replicas", minimum=1),
-                         storage == "file", float(liveness), **access)
-        self._init_python_side(start, create, (name, access))
+                         storage == "file", float(liveness), **access,
+                         allow_foreign_owner=bool(allow_foreign_owner))
+        self._init_python_side(start, create, (name, access), bool(allow_foreign_owner))
         if wait is not None:
             self.set_wait_policy(wait)
 
-    def _init_python_side(self, start: str, create: bool, login: tuple) -> None:
+    def _init_python_side(self, start: str, create: bool, login: tuple,
+                          allow_foreign_owner: bool) -> None:
         self._start = start
+        self._allow_foreign_owner = allow_foreign_owner  # what a child attaches with
         self._create = create
         self._login = login  # (name as given, NATS access): what a child attaches with
         self._auto_screened: Optional[bytes] = None  # what open(filtself=True) added
@@ -450,6 +456,8 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
             "scrntype": list(self.scrntype),
             "auto_screened": self._auto_screened,
             "wait": self._wait,
+            # A child attaches with the parent's consent to a foreign owner, not anew.
+            "allow_foreign_owner": self._allow_foreign_owner,
         }
         extras = {key: value for key, value in self.__dict__.items()
                   if key not in _OWN_ATTRIBUTES}
@@ -460,8 +468,11 @@ def _reattach(cls: type, state: dict) -> PySyncQ:
     """Unpickles a PySyncQ: attaches to its queue by name (see PySyncQ.__reduce__)."""
     queue = cls.__new__(cls)
     name, access = state["login"]
-    _pysyncq.Queue.__init__(queue, name, False, 0, **access)
-    queue._init_python_side(state["start"], state["create"], state["login"])
+    allow_foreign_owner = state.get("allow_foreign_owner", False)
+    _pysyncq.Queue.__init__(queue, name, False, 0, **access,
+                            allow_foreign_owner=allow_foreign_owner)
+    queue._init_python_side(state["start"], state["create"], state["login"],
+                            allow_foreign_owner)
     queue.scrnsend.update(state["scrnsend"])
     queue.scrntype.update(state["scrntype"])
     queue._auto_screened = state["auto_screened"]

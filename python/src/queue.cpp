@@ -570,14 +570,15 @@ A handle on a pysyncq queue in shared memory (the C++ core, bound as is).
 Use pysyncq.PySyncQ, which subclasses it; this class has the low-level constructor:
 Queue(name, create, size, max_members=256, mode=0o600). create=True makes a new queue
 (FileExistsError if the name is taken), create=False attaches (FileNotFoundError if
-there is none, ValueError if the segment is not a compatible queue).
+there is none, ValueError if the segment is not a compatible queue, PermissionError if
+another user owns it and allow_foreign_owner is False).
 )doc");
   queue_type = reinterpret_cast<PyTypeObject *>(type.ptr());
   type.def(py::init([](const std::string &name, bool create, std::uint64_t size,
                        std::uint32_t max_members, unsigned mode, int replicas, bool file_storage,
                        double liveness, const std::string &token, const std::string &creds,
                        bool tls, const std::string &tls_ca, const std::string &tls_cert,
-                       const std::string &tls_key) {
+                       const std::string &tls_key, bool allow_foreign_owner) {
              // NATS only: how to log in, and TLS; shared memory ignores them.
              NatsAccess access;
              access.token = token;
@@ -587,7 +588,9 @@ there is none, ValueError if the segment is not a compatible queue).
              access.tls_cert_file = tls_cert;
              access.tls_key_file = tls_key;
              if (!create) {
-               return new QueueObject(Queue::attach(name, access));
+               AttachOptions attach;
+               attach.allow_foreign_owner = allow_foreign_owner;
+               return new QueueObject(Queue::attach(name, attach, access));
              }
              // NATS only (names "nats://host[:port]/NAME"); shared memory ignores them.
              if (std::isnan(liveness) || liveness <= 0.0 || liveness > 1e6) {
@@ -607,7 +610,7 @@ there is none, ValueError if the segment is not a compatible queue).
            py::arg("mode") = 0600, py::arg("replicas") = 1, py::arg("file_storage") = false,
            py::arg("liveness") = 5.0, py::kw_only(), py::arg("token") = "", py::arg("creds") = "",
            py::arg("tls") = false, py::arg("tls_ca") = "", py::arg("tls_cert") = "",
-           py::arg("tls_key") = "")
+           py::arg("tls_key") = "", py::arg("allow_foreign_owner") = false)
       .def("_open", &Checked<&QueueObject::open>::call, py::arg("sender"),
            "Registers this process (sender None: its pid). Raises ValueError if already open "
            "here or closed, RuntimeError if the member limit is reached.")
@@ -651,9 +654,17 @@ there is none, ValueError if the segment is not a compatible queue).
   module.def("list_queues", static_cast<std::vector<std::string> (*)()>(&list_queues),
              "Names of every pysyncq queue in /dev/shm (other segments are skipped).");
   module.def(
-      "unlink", [](const std::string &name) { Queue::unlink(name); }, py::arg("name"),
+      "unlink",
+      [](const std::string &name, bool allow_foreign_owner) {
+        AttachOptions options;
+        options.allow_foreign_owner = allow_foreign_owner;
+        Queue::attach(name, options).remove_name();
+      },
+      py::arg("name"), py::kw_only(), py::arg("allow_foreign_owner") = false,
       "Removes a queue's name now (like rm /dev/shm/NAME); attached processes go on. Raises "
-      "FileNotFoundError if there is none, ValueError if it is not a pysyncq queue.");
+      "FileNotFoundError if there is none, ValueError if it is not a pysyncq queue, "
+      "PermissionError if another user owns it (unless allow_foreign_owner) or may not "
+      "remove it.");
 }
 
 } // namespace pysyncq::python

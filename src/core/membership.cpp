@@ -8,13 +8,14 @@ namespace pysyncq::core {
 std::uint32_t MemberTable::scan_end() const noexcept {
   // Relaxed: only a bound for the scan; it only grows, and it grows under the lock that
   // every scanner holding the lock synchronises with.
-  return std::min(header_->slots_in_use.load(std::memory_order_relaxed), header_->max_members);
+  // Bounded by our copy of the limit: a header rewritten after attach cannot widen a scan.
+  return std::min(header_->slots_in_use.load(std::memory_order_relaxed), max_members_);
 }
 
 std::optional<std::uint32_t> MemberTable::join(int pid, std::uint64_t start_time,
                                                std::string_view sender,
                                                std::uint64_t cursor) const noexcept {
-  const std::uint32_t limit = header_->max_members;
+  const std::uint32_t limit = max_members_;
   for (std::uint32_t index = 0; index < limit; ++index) {
     MemberSlot &candidate = slots_[index];
     // Relaxed: slot states change only under the lock, which we hold.
@@ -73,7 +74,7 @@ void MemberTable::leave(std::uint32_t index) const noexcept {
 }
 
 std::uint64_t MemberTable::slowest_cursor(std::uint64_t tail) const noexcept {
-  const std::uint64_t capacity = header_->capacity_bytes;
+  const std::uint64_t capacity = capacity_bytes_;
   std::uint64_t slowest = tail;
   const std::uint32_t end = scan_end();
   for (std::uint32_t index = 0; index < end; ++index) {
@@ -125,7 +126,7 @@ void MemberTable::repair_after_crash() const noexcept {
   std::uint32_t bound = 0;
   // Every slot, not only those below scan_end(): a segment written by an older build
   // could hold an active slot past the bound (join used to publish it first).
-  for (std::uint32_t index = 0; index < header_->max_members; ++index) {
+  for (std::uint32_t index = 0; index < max_members_; ++index) {
     const MemberSlot &member = slots_[index];
     if (member.state.load(std::memory_order_relaxed) != kSlotActive) {
       continue;
@@ -195,7 +196,7 @@ std::uint64_t MemberTable::reserved_before(std::uint64_t ticket) const noexcept 
   if (header_->ticketed_appenders.load(std::memory_order_relaxed) == 0) {
     return 0;
   }
-  const std::uint64_t capacity = header_->capacity_bytes;
+  const std::uint64_t capacity = capacity_bytes_;
   std::uint64_t reserved = 0;
   const std::uint32_t end = scan_end();
   for (std::uint32_t index = 0; index < end; ++index) {

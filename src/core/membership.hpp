@@ -19,11 +19,16 @@ using IsAlive = std::function<bool(int pid, std::uint64_t start_time)>;
 class MemberTable {
 public:
   MemberTable() = default;
-  MemberTable(SegmentHeader *header, MemberSlot *slots) noexcept
-      : header_(header), slots_(slots) {}
+  /// `max_members` and `capacity_bytes` are the process's validated copies of the
+  /// geometry (Segment::geometry), never the header's fields: a writer to the segment may
+  /// change those at any time, and every scan here is bounded by the copies instead.
+  MemberTable(SegmentHeader *header, MemberSlot *slots, std::uint32_t max_members,
+              std::uint64_t capacity_bytes) noexcept
+      : header_(header), slots_(slots), max_members_(max_members),
+        capacity_bytes_(capacity_bytes) {}
 
   MemberSlot &slot(std::uint32_t index) const noexcept { return slots_[index]; }
-  std::uint32_t max_members() const noexcept { return header_->max_members; }
+  std::uint32_t max_members() const noexcept { return max_members_; }
 
   /// Slots worth scanning: those below the highest index ever used. Never above the limit,
   /// even in a corrupt segment.
@@ -78,6 +83,8 @@ public:
 private:
   SegmentHeader *header_ = nullptr;
   MemberSlot *slots_ = nullptr;
+  std::uint32_t max_members_ = 0;
+  std::uint64_t capacity_bytes_ = 0;
 };
 
 } // namespace pysyncq::core

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <atomic>
+#include <cstdint>
 #include <new>
 
 #if defined(__SANITIZE_THREAD__) // gcc
@@ -94,12 +96,43 @@ RobustLock::RobustLock(std::byte *storage) : storage_(storage) {
   check(rc, "pthread_mutex_lock");
 }
 
+RobustLock::RobustLock(std::byte *storage, Deadline deadline) : storage_(storage) {
+  int rc = pthread_mutex_trylock(as_mutex(storage_));
+  while ((rc == EBUSY || rc == ETIMEDOUT) && !deadline.has_passed()) {
+    rc = lock_or_time_out(as_mutex(storage_));
+  }
+  if (rc == EBUSY || rc == ETIMEDOUT) {
+    held_ = false;
+    return;
+  }
+  if (rc == EOWNERDEAD) {
+    owner_died_ = true;
+    return;
+  }
+  check(rc, "pthread_mutex_lock");
+}
+
+int robust_mutex_holder(const std::byte *storage) noexcept {
+  // glibc keeps the holder's thread id in the lock word of a robust mutex (the kernel's
+  // robust-futex protocol: tid, plus the FUTEX_WAITERS and FUTEX_OWNER_DIED bits).
+  // Relaxed: a snapshot for a message, ordered with nothing.
+  constexpr std::uint32_t kTidMask = 0x3fffffffU; // FUTEX_TID_MASK
+  auto *mutex = const_cast<pthread_mutex_t *>(
+      std::launder(reinterpret_cast<const pthread_mutex_t *>(storage)));
+  const auto word = static_cast<std::uint32_t>(
+      std::atomic_ref<int>(mutex->__data.__lock).load(std::memory_order_relaxed));
+  return static_cast<int>(word & kTidMask);
+}
+
 void RobustLock::mark_consistent() {
   check(pthread_mutex_consistent(as_mutex(storage_)), "pthread_mutex_consistent");
   owner_died_ = false;
 }
 
 RobustLock::~RobustLock() {
+  if (!held_) {
+    return;
+  }
   if (owner_died_) {
     // An exception left the repair unfinished; consistent is still right, because every
     // repair step is idempotent and the next holder has nothing to learn from the note.

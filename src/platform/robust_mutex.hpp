@@ -4,6 +4,8 @@
 // marks the lock consistent.
 #pragma once
 
+#include "pysyncq/deadline.hpp"
+
 #include <cstddef>
 
 namespace pysyncq::platform {
@@ -19,16 +21,25 @@ void robust_mutex_init(std::byte *storage);
 class RobustLock {
 public:
   explicit RobustLock(std::byte *storage);
+  /// Tries until `deadline`; held() tells whether it got the lock. For tools that look
+  /// at a queue and must not hang on a lock that a hung or hostile process holds.
+  RobustLock(std::byte *storage, Deadline deadline);
   RobustLock(const RobustLock &) = delete;
   RobustLock &operator=(const RobustLock &) = delete;
   ~RobustLock();
 
+  bool held() const noexcept { return held_; }
   bool owner_died() const noexcept { return owner_died_; }
   void mark_consistent();
 
 private:
   std::byte *storage_;
+  bool held_ = true;
   bool owner_died_ = false;
 };
+
+/// The thread id that the lock word names as the holder now, 0 when it names nobody
+/// (stale on return; the word may have been written by anyone who can write the segment).
+int robust_mutex_holder(const std::byte *storage) noexcept;
 
 } // namespace pysyncq::platform

@@ -96,9 +96,19 @@ SharedMemory SharedMemory::create(const std::string &name, std::uint64_t bytes, 
 }
 
 SharedMemory SharedMemory::open(const std::string &name) {
-  const int fd = retry_on_eintr("shm_open", name,
-                                [&] { return ::shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0); });
-  return SharedMemory(name, fd);
+  // O_NONBLOCK: opening a FIFO read-write does not block on Linux, but other special
+  // files might; on a regular file it changes nothing (mmap and fstat ignore it).
+  const int fd = retry_on_eintr("shm_open", name, [&] {
+    return ::shm_open(name.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+  });
+  SharedMemory segment(name, fd);
+  struct stat info {};
+  retry_on_eintr("fstat", name, [&] { return ::fstat(fd, &info); });
+  if (!S_ISREG(info.st_mode)) {
+    throw NotAQueue("shared memory '" + name.substr(1) +
+                    "' is not a pysyncq queue: it is not a regular file");
+  }
+  return segment;
 }
 
 bool SharedMemory::unlink(const std::string &name) {
@@ -109,6 +119,12 @@ bool SharedMemory::unlink(const std::string &name) {
     return false;
   }
   throw_syscall_error("shm_unlink", name, errno);
+}
+
+unsigned SharedMemory::owner_uid() const {
+  struct stat info {};
+  retry_on_eintr("fstat", name_, [&] { return ::fstat(fd_, &info); });
+  return static_cast<unsigned>(info.st_uid);
 }
 
 std::uint64_t SharedMemory::current_size() const {
@@ -126,35 +142,68 @@ bool SharedMemory::name_refers_here() const noexcept {
   return mine.st_ino == named.st_ino && mine.st_dev == named.st_dev;
 }
 
-std::vector<std::string> list_shm_names() {
-  std::vector<std::string> names;
+namespace {
+
+// Reads the entry `name` of the directory `directory_fd` as list_shm_entries() says.
+ShmEntry look_at(int directory_fd, std::string name, std::size_t prefix_bytes) {
+  ShmEntry entry;
+  entry.name = std::move(name);
+  int fd = -1;
+  do {
+    fd = ::openat(directory_fd, entry.name.c_str(),
+                  O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    // ELOOP: O_NOFOLLOW met a symbolic link. ENXIO: a socket, or a device with no driver.
+    entry.kind = errno == ELOOP || errno == ENXIO ? ShmEntry::Kind::kNotRegular
+                                                  : ShmEntry::Kind::kUnreadable;
+    return entry;
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    ::close(fd);
+    return entry; // kUnreadable
+  }
+  if (!S_ISREG(info.st_mode)) {
+    ::close(fd); // a FIFO opened O_NONBLOCK: never read, never waited on
+    entry.kind = ShmEntry::Kind::kNotRegular;
+    return entry;
+  }
+  entry.kind = ShmEntry::Kind::kRegular;
+  entry.owner_uid = static_cast<unsigned>(info.st_uid);
+  entry.prefix.assign(prefix_bytes, '\0');
+  ssize_t got = 0;
+  do {
+    got = ::pread(fd, entry.prefix.data(), prefix_bytes, 0);
+  } while (got < 0 && errno == EINTR);
+  ::close(fd);
+  entry.prefix.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  return entry;
+}
+
+} // namespace
+
+std::vector<ShmEntry> list_shm_entries(std::size_t prefix_bytes) {
+  std::vector<ShmEntry> entries;
   DIR *directory = ::opendir("/dev/shm");
   if (directory == nullptr) {
     throw_syscall_error("opendir", "/dev/shm", errno);
   }
   while (const dirent *entry = ::readdir(directory)) {
     const std::string name = entry->d_name;
-    if (name != "." && name != "..") {
-      names.push_back(name);
+    if (name == "." || name == "..") {
+      continue;
     }
+    // d_type spares an open of what is plainly no file; DT_UNKNOWN (some file systems)
+    // and DT_REG go on to open + fstat, which decides.
+    if (entry->d_type != DT_UNKNOWN && entry->d_type != DT_REG) {
+      entries.push_back(ShmEntry{name, ShmEntry::Kind::kNotRegular, {}, 0});
+      continue;
+    }
+    entries.push_back(look_at(::dirfd(directory), name, prefix_bytes));
   }
   ::closedir(directory);
-  return names;
-}
-
-std::string read_shm_prefix(const std::string &name, std::size_t bytes) {
-  const int fd = ::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) {
-    return {};
-  }
-  std::string prefix(bytes, '\0');
-  ssize_t got = 0;
-  do {
-    got = ::pread(fd, prefix.data(), bytes, 0);
-  } while (got < 0 && errno == EINTR);
-  ::close(fd);
-  prefix.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-  return prefix;
+  return entries;
 }
 
 void SharedMemory::map(std::uint64_t bytes) {

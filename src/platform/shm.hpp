@@ -17,10 +17,11 @@ public:
   /// (posix_fallocate, so a full /dev/shm fails here and not with SIGBUS later) and maps
   /// it read-write. On failure nothing is left behind.
   static SharedMemory create(const std::string &name, std::uint64_t bytes, unsigned mode);
-  /// Opens NAME read-write and maps its current size (which may be 0 while a creator is
-  /// still sizing it: see current_size()).
+  /// Opens NAME read-write, never blocking (O_NONBLOCK: NAME may be a FIFO that someone
+  /// else put there), and maps nothing yet. Throws NotAQueue when NAME is not a regular
+  /// file. Its size may be 0 while a creator is still sizing it: see current_size().
   static SharedMemory open(const std::string &name);
-  /// Removes NAME; true if it existed. Throws on errors other than ENOENT.
+  /// Removes NAME; true if it existed. Throws on errors other than ENOENT (EPERM, EACCES).
   static bool unlink(const std::string &name);
 
   SharedMemory(SharedMemory &&other) noexcept;
@@ -31,6 +32,8 @@ public:
 
   /// The file's size now (fstat), which a creator may still be setting.
   std::uint64_t current_size() const;
+  /// The user id that owns the file (fstat).
+  unsigned owner_uid() const;
   /// Maps (or re-maps) the first `bytes` of the file.
   void map(std::uint64_t bytes);
 
@@ -52,10 +55,25 @@ private:
   std::uint64_t mapped_bytes_ = 0;
 };
 
-/// Names of the segments in /dev/shm (without '/'), and the first bytes of one of them
-/// (fewer if it is shorter; empty if it cannot be read).
-std::vector<std::string> list_shm_names();
-std::string read_shm_prefix(const std::string &name, std::size_t bytes);
+/// One entry of /dev/shm as a listing sees it.
+struct ShmEntry {
+  enum class Kind {
+    kRegular,    // a regular file: `prefix` holds its first bytes (fewer if it is shorter)
+    kNotRegular, // a FIFO, socket, device, directory or symbolic link: never read
+    kUnreadable, // a regular file this process may not open (or that vanished)
+  };
+  std::string name; // without '/'
+  Kind kind = Kind::kUnreadable;
+  std::string prefix;
+  unsigned owner_uid = 0; // kRegular only
+};
+
+/// Every entry of /dev/shm with the first `prefix_bytes` of each regular file. Never
+/// blocks and never follows a link: each entry is opened O_RDONLY | O_NONBLOCK |
+/// O_NOFOLLOW (any user can put a FIFO there, whose plain open would wait for a writer
+/// for ever) and read only after fstat says it is a regular file. Throws only when
+/// /dev/shm itself cannot be read.
+std::vector<ShmEntry> list_shm_entries(std::size_t prefix_bytes);
 
 /// Validates a queue name and returns it as shm_open wants it: one leading '/', then
 /// 1..254 bytes with no '/' and no NUL. Throws InvalidArgument otherwise.

@@ -18,7 +18,7 @@ struct Table {
   Table() : storage(std::make_unique<MemberSlot[]>(kMembers)) {
     header.capacity_bytes = kCapacity;
     header.max_members = kMembers;
-    members = MemberTable(&header, storage.get());
+    members = MemberTable(&header, storage.get(), kMembers, kCapacity);
   }
   std::uint32_t join(int pid, std::uint64_t cursor) {
     return *members.join(pid, 1, "m" + std::to_string(pid), cursor);

@@ -1,7 +1,13 @@
-// Helpers shared by the syncq subcommands: how a subcommand is wired, how text and
-// JSON are written, how queues are opened with messages a user can act on, and how
-// Ctrl-C reaches a blocking wait. Each subcommand lives in commands/<verb>.cpp.
+// Helpers shared by the syncq subcommands: how a subcommand is wired and how queues are
+// attached with messages a user can act on. Text (text.hpp), JSON (json.hpp), Ctrl-C
+// (signals.hpp) and argument values (args.hpp) have files of their own; this header
+// brings them all. Each subcommand lives in commands/<verb>.cpp.
 #pragma once
+
+#include "args.hpp"
+#include "json.hpp"
+#include "signals.hpp"
+#include "text.hpp"
 
 #include <pysyncq/queue.hpp>
 
@@ -46,8 +52,18 @@ public:
 
 /// Attaches to queue `name`, turning the core's errno-level errors into sentences:
 /// "queue 'x' does not exist". NotAQueue / LayoutMismatch and every error about a NATS
-/// name pass through (their text is already specific, and shows no password).
-pysyncq::Queue attach_queue(const std::string &name, const pysyncq::NatsAccess &access);
+/// name pass through (their text is already specific, and shows no password); main
+/// escapes every message before printing it.
+pysyncq::Queue attach_queue(const std::string &name, const pysyncq::NatsAccess &access,
+                            const pysyncq::AttachOptions &options = {});
+
+/// How long ls, stat, reap and rm wait for a queue's lock before they report who holds
+/// it: a hung or hostile process may hold it for ever.
+inline constexpr std::chrono::milliseconds kInspectLockTimeout{1000};
+
+/// Adds --allow-foreign-owner (attach to a queue another user owns) to a subcommand that
+/// writes to the queue or changes it.
+void add_allow_foreign_owner(CLI::App &app, bool &allow);
 
 /// The help of a NAME argument that may be a shared-memory or a NATS queue.
 inline constexpr const char *kQueueNameHelp =
@@ -56,65 +72,7 @@ inline constexpr const char *kQueueNameHelp =
 /// how to log in to a NATS server and use TLS.
 void add_nats_access(CLI::App &app, pysyncq::NatsAccess &access);
 
-// --- text ---
-
-/// `text` for a terminal, one line: valid UTF-8 is kept, a byte that is not part of
-/// valid UTF-8 becomes \xNN, and \ \n \r \t and other control characters are escaped
-/// (\\ \n \r \t \xNN), so every message is exactly one line and no bytes are lost.
-std::string escape_text(std::string_view text);
-/// `text` as a JSON string literal (with quotes). Valid UTF-8 is kept; bytes that are
-/// not valid UTF-8 become U+FFFD, since JSON strings cannot carry raw bytes.
-std::string json_string(std::string_view text);
-/// A queue snapshot as one JSON object (docs/cli.md lists the keys); `member_list`
-/// adds the per-member array that `stat` shows and `ls` leaves out.
-std::string stats_json(const pysyncq::Stats &stats, bool member_list);
-/// "none", "message" or "space": what a member is blocked on.
-std::string waiting_name(pysyncq::MemberStats::Waiting waiting);
-/// `text` broken into lines of at most `width` columns at spaces (for --help footers,
-/// which CLI11 prints as they are).
-std::string wrap(std::string_view text, std::size_t width = 78);
-/// Columns a terminal gives `text` (code points; escapes are ASCII).
-std::size_t display_width(std::string_view text);
-
-/// Left- or right-aligned columns separated by two spaces, a header row first.
-class Table {
-public:
-  enum class Align { kLeft, kRight };
-  Table(std::vector<std::string> header, std::vector<Align> align);
-  void add(std::vector<std::string> row);
-  std::string render() const;
-
-private:
-  std::vector<std::vector<std::string>> rows_;
-  std::vector<Align> align_;
-};
-
-/// Writes all of `bytes` to stdout (fd 1) now, unbuffered. Throws BrokenPipe on EPIPE,
-/// Failure on other errors. Retries EINTR unless `interruptible` and a stop was asked.
-void write_stdout(std::string_view bytes, bool interruptible = false);
-
-// --- stopping on Ctrl-C ---
-
-/// Installs handlers for SIGINT and SIGTERM that ask blocking waits to stop (see
-/// stop_requested()). Without SA_RESTART, so a futex sleep returns EINTR and the queue
-/// runs its interrupt hook.
-void install_stop_handlers();
-/// True once SIGINT or SIGTERM arrived.
-bool stop_requested() noexcept;
-/// An interrupt hook for Queue::set_interrupt_hook: throws pysyncq::Interrupted once a
-/// stop was asked.
-void throw_if_stop_requested();
-
-// --- argument values ---
-
-/// "4096", "64K", "1M", "2G" (powers of 1024; "KiB"/"MiB"/"GiB" too) to bytes.
-std::uint64_t parse_size(const std::string &text);
-/// Octal permission bits ("0660", "660") up to 0777.
-unsigned parse_mode(const std::string &text);
-
 /// Members whose process is alive, other than pid `except`.
 std::vector<int> live_member_pids(const pysyncq::Stats &stats, int except = 0);
-/// "1 member" / "2 members".
-std::string count_of(std::uint64_t count, const std::string &singular);
 
 } // namespace syncq

@@ -22,7 +22,9 @@ int run_reporting_errors(const std::function<int()> &run) {
   } catch (const syncq::BrokenPipe &) {
     return 0; // whoever read our output stopped reading: not an error of ours
   } catch (const std::exception &error) {
-    std::cerr << "syncq: " << error.what() << '\n';
+    // Escaped: the message may quote a name, a sender or a server's words, any of which
+    // another user chose (a terminal escape in a file name, say).
+    std::cerr << "syncq: " << syncq::escape_text(error.what()) << '\n';
     return kExitFailure;
   }
 }
@@ -42,7 +44,7 @@ int run_main(int argc, char **argv) {
   app.failure_message([](const CLI::App *top, const CLI::Error &error) {
     const auto chosen = top->get_subcommands();
     const std::string verb = chosen.empty() ? "" : " " + chosen.front()->get_name();
-    return "syncq" + verb + ": " + error.what() + "\nRun 'syncq" + verb +
+    return "syncq" + verb + ": " + syncq::escape_text(error.what()) + "\nRun 'syncq" + verb +
            " --help' for more information.\n";
   });
 
@@ -70,7 +72,7 @@ int main(int argc, char **argv) {
   try {
     return run_main(argc, argv);
   } catch (const std::exception &error) { // building the parser itself failed
-    std::cerr << "syncq: " << error.what() << '\n';
+    std::cerr << "syncq: " << syncq::escape_text(error.what()) << '\n';
     return kExitFailure;
   }
 }

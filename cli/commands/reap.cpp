@@ -11,10 +11,14 @@ struct ReapOptions {
   std::string name;
   bool quiet = false;
   pysyncq::NatsAccess access;
+  bool allow_foreign_owner = false;
 };
 
 int run_reap(const ReapOptions &options) {
-  pysyncq::Queue queue = attach_queue(options.name, options.access); // attach only: never unlinks
+  pysyncq::AttachOptions attach;
+  attach.allow_foreign_owner = options.allow_foreign_owner;
+  attach.inspect_lock_timeout = kInspectLockTimeout; // a hung lock is reported, not waited on
+  pysyncq::Queue queue = attach_queue(options.name, options.access, attach); // never unlinks
   const std::uint32_t reaped = queue.reap();
   if (!options.quiet) {
     write_stdout("reaped " + count_of(reaped, "dead member") + " of queue '" +
@@ -36,6 +40,7 @@ Command add_reap(CLI::App &parent) {
   app->add_option("NAME", options->name, kQueueNameHelp)->required();
   app->add_flag("-q,--quiet", options->quiet, "Print nothing on success");
   add_nats_access(*app, options->access);
+  add_allow_foreign_owner(*app, options->allow_foreign_owner);
   return {app, [options] { return run_reap(*options); }};
 }
 

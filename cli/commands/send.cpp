@@ -23,6 +23,7 @@ struct SendOptions {
   std::string timeout = "0.5"; // seconds, or "none"; the guide's default timer
   std::string as = "syncq-send";
   pysyncq::NatsAccess access;
+  bool allow_foreign_owner = false;
 };
 
 std::string read_all_stdin() {
@@ -60,7 +61,9 @@ pysyncq::Deadline deadline_of(const SendOptions &options, bool timeout_given) {
 int run_send(const SendOptions &options, bool timeout_given) {
   install_stop_handlers();
   const std::string body = options.body == "-" ? read_all_stdin() : options.body;
-  pysyncq::Queue queue = attach_queue(options.name, options.access);
+  pysyncq::AttachOptions attach;
+  attach.allow_foreign_owner = options.allow_foreign_owner;
+  pysyncq::Queue queue = attach_queue(options.name, options.access, attach);
   // Checked here as well as by append, which only says so when it would wait.
   const std::uint64_t needed =
       pysyncq::Queue::footprint(options.as.size(), options.type.size(), body.size());
@@ -123,6 +126,7 @@ Command add_send(CLI::App &parent) {
           });
   app->add_option("--as", options->as, "Sender name the message carries")->capture_default_str();
   add_nats_access(*app, options->access);
+  add_allow_foreign_owner(*app, options->allow_foreign_owner);
   return {app, [options, timeout] { return run_send(*options, timeout->count() != 0); }};
 }
 

@@ -67,7 +67,12 @@ std::string human(const pysyncq::Stats &stats) {
 }
 
 int run_stat(const StatOptions &options) {
-  const pysyncq::Stats stats = attach_queue(options.name, options.access).stats();
+  // Looking is safe on any queue, whoever owns it: no write but the lock, a bounded wait
+  // for it, and every field escaped.
+  const pysyncq::Stats stats =
+      attach_queue(options.name, options.access,
+                   pysyncq::AttachOptions::for_inspection(kInspectLockTimeout))
+          .stats();
   write_stdout(options.json ? stats_json(stats, true) + "\n" : human(stats));
   return 0;
 }

@@ -21,6 +21,7 @@ struct TailOptions {
   std::uint64_t count = 0; // 0: until stopped
   bool quiet = false;
   pysyncq::NatsAccess access;
+  bool allow_foreign_owner = false;
 };
 
 bool wanted(const std::vector<std::string> &accepted, std::string_view value) {
@@ -66,7 +67,9 @@ void follow(pysyncq::Queue &queue, const TailOptions &options) {
 
 int run_tail(const TailOptions &options) {
   install_stop_handlers();
-  pysyncq::Queue queue = attach_queue(options.name, options.access);
+  pysyncq::AttachOptions attach;
+  attach.allow_foreign_owner = options.allow_foreign_owner;
+  pysyncq::Queue queue = attach_queue(options.name, options.access, attach);
   queue.set_interrupt_hook(throw_if_stop_requested);
   queue.open(options.as);
   if (!options.quiet) {
@@ -115,6 +118,7 @@ Command add_tail(CLI::App &parent) {
   app->add_flag("-q,--quiet", options->quiet,
                 "Do not print the 'following ...' notice on stderr once registered");
   add_nats_access(*app, options->access);
+  add_allow_foreign_owner(*app, options->allow_foreign_owner);
   return {app, [options] { return run_tail(*options); }};
 }
 

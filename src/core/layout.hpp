@@ -17,7 +17,10 @@
 
 namespace pysyncq::core {
 
-inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL; // "PYSYNQ1" little-endian
+// The bytes "PYYSYNQ1" as they lie in the file (read as a little-endian u64). The doubled
+// Y is historical and part of the format; docs/design.md quotes the same eight bytes, and
+// tests/unit/magic_doc_test.cpp keeps the two in step.
+inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL;
 inline constexpr std::uint32_t kLayoutVersion = 2; // 2: backlogs and space tickets
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kRingAlignment = 8; // records start 8-byte aligned

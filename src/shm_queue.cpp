@@ -774,7 +774,7 @@ private:
     // outside (a process that shares our pid namespace can't be reaped while alive).
     if (!registration_.still_ours()) {
       throw NotOpen("the registration of this process in queue '" + segment_.name +
-                    "' was removed; open() it again");
+                    "' was removed (reaped or overwritten); open() it again");
     }
   }
   // Marks the slot once a second thread uses this registration (see kSlotSharedByThreads).

@@ -618,6 +618,9 @@ private:
         return true;
       }
       if (look_again) {
+        if (deadline.has_passed()) {
+          return false; // a segment rewritten under us must not keep us past the timer
+        }
         continue;
       }
       const Deadline nap = earlier(Deadline::after(kRecheckInterval), deadline);

@@ -3,7 +3,8 @@
 # Python tests (pytest), then the C++ tests again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, the stress under ThreadSanitizer, the fuzzers for a bounded
 # time, and finally checks that no test left a segment in /dev/shm.
-# PYSYNCQ_TORTURE=1 (make torture): 1000 random-kill rounds, 60 s soaks, 120 s per fuzzer.
+# PYSYNCQ_TORTURE=1 (make torture): 1000 random-kill rounds, 60 s soaks, 120 s per fuzzer,
+# 60 s of live mutation.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=/usr/bin/python3
@@ -12,6 +13,10 @@ failed=()
 
 leftovers() { ls /dev/shm 2>/dev/null | grep -E '^pysyncq-(test|fuzz)-' || true; }
 before=$(leftovers)
+
+# The live mutator (fuzz/live_mutation_test.cpp) runs inside ctest: a few seconds here,
+# a minute under torture.
+export PYSYNCQ_MUTATION_SECONDS="${PYSYNCQ_MUTATION_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 60 || echo 3)}"
 
 echo "== C++ tests (build/)"
 ctest --test-dir build --output-on-failure -j "$JOBS" || failed+=("ctest")

@@ -236,6 +236,10 @@ def appender_that_never_reads(name, conn):
     q = pysyncq.PySyncQ(name, create=False)
     q.open("stuck")
     conn.send("registered")
+    # Only once the parent has appended: otherwise, on a busy machine, our own appends
+    # can fill the queue first, and the parent (which never reads) could then append
+    # nothing for us to hold in a backlog.
+    assert conn.recv() == "go"
     for i in range(10_000):  # blocks: the parent holds the space and reads nothing
         q.append("s", f"s{i}".ljust(60, "."), block=True, timer=None)
 
@@ -251,6 +255,11 @@ def test_a_member_killed_with_a_backlog_loses_nothing_for_the_others(queue_name)
         p.start()
         assert parent_end.poll(30) and parent_end.recv() == "registered"
         sent = []
+        for _ in range(3):  # ours first, so the stuck member has some to read (and hold)
+            body = f"p{len(sent)}".ljust(80, ".")
+            q.append("p", body)
+            sent.append(body)
+        parent_end.send("go")
         while True:  # our messages: the stuck member must hold them to read them later
             body = f"p{len(sent)}".ljust(80, ".")
             try:

@@ -54,7 +54,9 @@ void set_queue_full(PyObject *type, const QueueFull &error) {
 //   TooManyMembers                         -> RuntimeError
 //   SyscallError(errno)                    -> OSError(errno, message): Python picks the
 //                                             subclass (FileNotFoundError, FileExistsError,
-//                                             PermissionError, ...)
+//                                             PermissionError, ...); so ForeignOwner (EPERM)
+//                                             is a PermissionError and LockHeld
+//                                             (ETIMEDOUT) a TimeoutError
 //   Interrupted                            -> the Python error the signal handler raised
 //   any other pysyncq::Error               -> RuntimeError
 void translate(std::exception_ptr pending) {

@@ -214,16 +214,16 @@ Segment Segment::attach(std::string_view name, const AttachOptions &options) {
 }
 
 void Segment::require_geometry_unchanged() const {
-  // Relaxed loads of one read-mostly cache line (line 0 of the header, never written
-  // after creation, so it stays shared in every core's cache): a few nanoseconds per
-  // lock. No ordering is needed: nothing is read *through* these values, they are only
-  // compared with our copy, which is what every access uses. Four fields, not all: these
-  // are the ones whose change would mean another queue's shape (segment_bytes follows
-  // from them), and the check runs on every append.
+  // Runs on every lock, so on every append: two relaxed loads from line 0 of the header,
+  // which nobody writes after creation and so stays shared in every core's cache (a few
+  // nanoseconds; pysyncq_hotpath loop: no change beyond its noise). Relaxed: nothing is read
+  // *through* these values; they are only compared with our copy, which is what every
+  // access uses. These two, because the offsets and the segment size follow from them
+  // (make_geometry): a header that changed them describes another queue than the one we
+  // attached to. A change of the offsets alone cannot mislead us (we never read them
+  // again); the next attach refuses it.
   if (load_once(header->capacity_bytes) != geometry.capacity_bytes ||
-      load_once(header->max_members) != geometry.max_members ||
-      load_once(header->members_offset) != geometry.members_offset ||
-      load_once(header->ring_offset) != geometry.ring_offset) {
+      load_once(header->max_members) != geometry.max_members) {
     throw NotAQueue("corrupt queue " + describe(name) +
                     ": its header's geometry changed after this process attached (capacity " +
                     std::to_string(load_once(header->capacity_bytes)) + ", was " +

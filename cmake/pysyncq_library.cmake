@@ -35,6 +35,8 @@ function(_pysyncq_library_usage target)
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
     PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${target} PUBLIC Threads::Threads)
+  # The public headers need C++20; users of the installed package get it from here.
+  target_compile_features(${target} PUBLIC cxx_std_20)
   if(NATS_FOUND)
     target_compile_definitions(${target} PRIVATE PYSYNCQ_HAVE_NATS)
     target_link_libraries(${target} PUBLIC PkgConfig::NATS)

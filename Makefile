@@ -13,7 +13,7 @@ DEB_PACKAGES := cmake g++ clang clang-tidy cppcheck libgtest-dev libgmock-dev li
   pybind11-dev python3-pybind11 python3-dev python3-pytest python3-venv python3-pip \
   python3-setuptools python3-wheel libcli11-dev python3-zmq python3-matplotlib \
   libzmq3-dev cppzmq-dev libboost-dev nats-server libnats-dev libclang-rt-14-dev strace \
-  iceoryx libiceoryx-posh-dev linux-perf openssl
+  iceoryx libiceoryx-posh-dev linux-perf openssl python3-build pkg-config
 
 .PHONY: all deps configure build test test-cpp test-python test-sanitizers demo bench torture \
   format lint clean

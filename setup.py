@@ -11,6 +11,7 @@ that `make` already built there instead of compiling again (the packaging test u
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = pathlib.Path(__file__).resolve().parent
+# The one version (CMakeLists.txt checks that its project version is the same).
+VERSION = re.search(r'^__version__ = "([^"]+)"',
+                    (ROOT / "python" / "pysyncq" / "__init__.py").read_text(), re.M).group(1)
 EXTENSION_FILE = "_pysyncq" + sysconfig.get_config_var("EXT_SUFFIX")
 
 
@@ -58,7 +62,7 @@ class CMakeBuild(build_ext):
 
 setup(
     name="pysyncq",
-    version="0.1.0",
+    version=VERSION,
     description="Broadcast synchronisation queue between processes in shared memory "
                 "(C++20 core; drop-in replacement for the original pure-Python pysyncq)",
     python_requires=">=3.9",

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every suite that `make test` promises, after `make build`: C++ tests (ctest),
-# Python tests (pytest), then the C++ tests again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, the stress under ThreadSanitizer, the fuzzers for a bounded
-# time, and finally checks that no test left a segment in /dev/shm.
+# Runs every suite that `make test` promises, after `make build`: C++ tests (ctest, with
+# the consumer checks of tests/consumer: a C++ program built against the installed
+# library, and the wheel in a fresh venv), Python tests (pytest), then the C++ tests
+# again under AddressSanitizer and UndefinedBehaviorSanitizer, the stress under
+# ThreadSanitizer, the fuzzers for a bounded time, and finally checks that no test left
+# a segment in /dev/shm.
 # PYSYNCQ_TORTURE=1 (make torture): 1000 random-kill rounds, 60 s soaks, 120 s per fuzzer,
 # 60 s of live mutation.
 set -uo pipefail

@@ -1,17 +1,18 @@
 // What crossing machines costs (issue 8): our queue's pingpong and fanout on shared
 // memory, then on a nats:// queue of one nats-server and of a 3-node cluster with
 // replicas=3, all on this machine's loopback; beside them the floors of raw NATS
-// (peer_nats_floors.hpp). The servers are the NATS tests' own (tests/nats/nats_server.hpp):
-// started here on ports the OS picks, killed and removed at the end of their setup.
+// (peer_nats_floors.hpp). The servers are the NATS tests' own fixture
+// (tests/support/nats_server.hpp): started here on ports the OS picks, killed and removed
+// at the end of their setup.
 //
 // Records carry suite "nats" and a setup ("shared memory", "1 server", "3 nodes,
 // replicas=3"). Without nats-server one {"skipped": ...} line says so.
 #pragma once
 
 #include "harness.hpp"
-#include "nats_server.hpp"
 #include "peer_nats_floors.hpp"
 #include "peer_pysyncq.hpp"
+#include "support/nats_server.hpp"
 
 #include <memory>
 

@@ -11,7 +11,7 @@
 #pragma once
 
 #include "harness.hpp"
-#include "nats_server.hpp"
+#include "support/nats_server.hpp"
 
 #include <nats/nats.h>
 

@@ -4,7 +4,8 @@ bench/python/peers.py.
 Both processes run one asyncio event loop each: the parent ("hub") does
 ``await send(body)`` then ``await wait_echo()``; the child awaits each message and
 echoes it. Only the parts that wait differ from the blocking peers, so each peer here
-reuses its blocking sibling's setup (names, sockets, screening).
+shares its setup (names, sockets, screening) with its blocking sibling through
+contenders.py; this module does not import peers.py.
 
 pysyncq-asyncio
     ``await q.aappend(...)`` and ``await q.apop(timer=None)`` on one queue.
@@ -19,18 +20,18 @@ Its ``drain`` does nothing: with one child and every echo awaited, nothing is in
 import asyncio
 import os
 
-import peers
+from contenders import PySyncQContender, unique_name, zmq_socket
 
 
-class PySyncQAioPeer(peers.PySyncQPeer):
+class PySyncQAioPeer(PySyncQContender):
     def __init__(self):
         super().__init__("pysyncq")
 
     def hub(self):
-        return _PySyncQAioHub(super().hub().q)
+        return _PySyncQAioHub(self.open_hub())
 
     def child(self, index):
-        return _PySyncQAioChild(super().child(index).q)
+        return _PySyncQAioChild(self.open_child(index))
 
 
 class _PySyncQAioHub:
@@ -81,12 +82,12 @@ class ZmqAioPeer:
     def make(self, nchildren, capacity):
         if nchildren != 1:
             raise ValueError("pyzmq-asyncio pairs two processes: pingpong only")
-        self.path = "/tmp/" + peers.unique_name("pyzmq-asyncio")
+        self.path = "/tmp/" + unique_name("pyzmq-asyncio")
 
     def _pair(self, bind):
         import zmq
         import zmq.asyncio
-        return peers.zmq_socket(zmq.asyncio.Context(), zmq.PAIR, self.path, bind)
+        return zmq_socket(zmq.asyncio.Context(), zmq.PAIR, self.path, bind)
 
     def hub(self):
         return _ZmqAioHub(self._pair(bind=True))

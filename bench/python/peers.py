@@ -16,62 +16,31 @@ fanout
 A peer gives: ``make(nchildren, size)`` in the parent before the fork (shared state
 that children inherit), then ``hub()`` / ``child(i)`` for echo and ``writer()`` /
 ``reader(i)`` for fanout, each called in its own process after the fork. The asyncio
-contenders of pingpong (``*-asyncio``) are in aio_peers.py.
+contenders of pingpong (``*-asyncio``) are in aio_peers.py; what both share is in
+contenders.py.
 """
 
+import multiprocessing as mp
 import os
 import queue as queue_module
 import time
-import multiprocessing as mp
+
+from contenders import PySyncQContender, zmq_socket
 
 PAGE = 4096
 
 
-def unique_name(tag):
-    return f"pysyncq-bench-{tag}-{os.getpid()}-{time.monotonic_ns() % 1_000_000_000}"
-
-
 # --- pysyncq: ours and the original share the guide's API --------------------------------
 
-class PySyncQPeer:
-    """Our package or the original, whichever `pysyncq` is on sys.path.
-
-    ``wait``: our package's wait policy ('sleep', 'spin' or seconds of spinning; None
-    keeps the default). The original has no such option.
-    """
-
-    def __init__(self, label, wait=None, hub_wait=None):
-        from pysyncq import pysyncq as pq  # the same import line works for both
-        self.pq = pq
-        self.label = label
-        self.wait = wait
-        self.hub_wait = hub_wait  # the parent's own policy, when it differs
-        self.q = None
-        self.name = None
-
-    def make(self, nchildren, capacity):
-        self.name = unique_name(self.label)
-        kwargs = {}
-        if self.wait is not None:
-            kwargs["wait"] = self.wait
-        self.q = self.pq.PySyncQ(name=self.name, size=capacity, **kwargs)
-        self.nchildren = nchildren
+class PySyncQPeer(PySyncQContender):
+    """Our package or the original (contenders.PySyncQContender), with blocking calls."""
 
     # echo
     def hub(self):
-        q = self.q
-        q.open("parent")
-        if self.hub_wait is not None:
-            q.set_wait_policy(self.hub_wait)
-        for i in range(1, self.nchildren):
-            q.scrnsend.add(f"child-{i}")  # only child 0's echo is popped; the rest screened
-        return _PySyncQHub(q)
+        return _PySyncQHub(self.open_hub())
 
     def child(self, index):
-        q = self.q
-        q.open(f"child-{index}")
-        q.scrntype.add("echo")
-        return _PySyncQChild(q)
+        return _PySyncQChild(self.open_child(index))
 
     # fanout
     def writer(self):
@@ -81,20 +50,6 @@ class PySyncQPeer:
     def reader(self, index):
         self.q.open(f"reader-{index}")
         return _PySyncQReader(self.q)
-
-    def cleanup(self):
-        """After a failed run: remove the name if the last close did not."""
-        try:
-            import pysyncq
-            if hasattr(pysyncq, "unlink"):
-                pysyncq.unlink(self.name)
-                return
-        except Exception:
-            pass
-        try:
-            os.unlink(f"/dev/shm/{self.name}")
-        except OSError:
-            pass
 
 
 class _PySyncQHub:
@@ -359,20 +314,6 @@ class _PipeReader:
 
 # --- pyzmq PUB/SUB over ipc://, PUSH/PULL back channel -----------------------------------
 
-def zmq_socket(context, kind, path, bind):
-    """A socket of `context` (plain or zmq.asyncio) on ipc://path, high-water marks off
-    (nothing dropped, a send never blocks on them), no linger at close."""
-    import zmq
-    sock = context.socket(kind)
-    sock.setsockopt(zmq.SNDHWM, 0)
-    sock.setsockopt(zmq.RCVHWM, 0)
-    sock.setsockopt(zmq.LINGER, 0)
-    if kind == zmq.SUB:
-        sock.setsockopt(zmq.SUBSCRIBE, b"")
-    (sock.bind if bind else sock.connect)("ipc://" + path)
-    return sock
-
-
 class ZmqPeer:
     label = "pyzmq"
 
@@ -505,10 +446,7 @@ class _ZmqReader:
 
 
 def make_peer(contender):
-    """The peer named `contender` (as workloads.py and run_python.py name them)."""
-    if contender.endswith("-asyncio"):
-        import aio_peers  # imports this module: import it only when asked
-        return aio_peers.make_peer(contender)
+    """The blocking peer named `contender`; workloads.make_peer picks among all of them."""
     if contender == "pysyncq":
         return PySyncQPeer("pysyncq")
     if contender == "pysyncq-hubspin":

@@ -32,10 +32,18 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aio_peers  # noqa: E402
 import peers  # noqa: E402
 
 CTX = mp.get_context("fork")
 NCPU = os.cpu_count() or 1
+
+
+def make_peer(contender):
+    """The peer named `contender` (as run_python.py names them): blocking or asyncio."""
+    if contender.endswith("-asyncio"):
+        return aio_peers.make_peer(contender)
+    return peers.make_peer(contender)
 
 
 def pin(cpu):
@@ -271,7 +279,7 @@ def main():
         nprocs = args.nprocs if args.workload == "echo" else 2
         pinned = args.workload == "pingpong"
         for size in sizes:
-            result = run_echo(peers.make_peer(contender), nprocs, size, budget, min_samples,
+            result = run_echo(make_peer(contender), nprocs, size, budget, min_samples,
                               200000, pinned)
             record = echo_record(args.workload, contender, nprocs, size, result, pinned)
             emit(record)
@@ -280,7 +288,7 @@ def main():
                      f"  sustained {record['sustained_us']:9.1f} us")
     elif args.workload == "scaling":
         for nprocs in ([2, 8] if args.quick else [2, 4, 8, 16]):
-            result = run_echo(peers.make_peer(contender), nprocs, 16, budget, min_samples,
+            result = run_echo(make_peer(contender), nprocs, 16, budget, min_samples,
                               200000, False)
             record = echo_record("scaling", contender, nprocs, 16, result, False)
             emit(record)
@@ -294,7 +302,7 @@ def main():
                 rates = []
                 sent = 0
                 for _ in range(runs):
-                    rate, sent = run_fanout(peers.make_peer(contender), readers, size,
+                    rate, sent = run_fanout(make_peer(contender), readers, size,
                                             budget * 0.6, 2_000_000)
                     rates.append(rate)
                 median = statistics.median(rates)

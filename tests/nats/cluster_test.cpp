@@ -1,7 +1,7 @@
 // A 3-node JetStream cluster, a queue with replicas=3, and the stream's leader killed
 // with SIGKILL halfway through: every member still reads every message once, in order,
 // and the appends go on.
-#include "nats_server.hpp"
+#include "support/nats_server.hpp"
 #include "support/processes.hpp"
 
 #include <pysyncq/queue.hpp>

@@ -2,7 +2,7 @@
 // reason, when nats-server is not installed), and helpers shared by the test files.
 #pragma once
 
-#include "nats_server.hpp"
+#include "support/nats_server.hpp"
 
 #include <pysyncq/queue.hpp>
 

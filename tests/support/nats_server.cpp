@@ -1,4 +1,4 @@
-#include "nats_server.hpp"
+#include "support/nats_server.hpp"
 
 #include <pysyncq/queue.hpp>
 

@@ -313,6 +313,12 @@ std::optional<StreamFacts> Client::stream_facts(const std::string &stream) const
   facts.storage = info->Config->Storage == js_FileStorage ? Storage::kFile : Storage::kMemory;
   facts.replicas = static_cast<int>(info->Config->Replicas);
   facts.liveness = std::chrono::milliseconds(*liveness_ms);
+  facts.granule =
+      parse_queue_granule(description)
+          .value_or(choose_granule(
+              facts.storage,
+              info->Config->SubjectsLen > 0 ? std::strlen(info->Config->Subjects[0]) : 0,
+              facts.capacity_bytes));
   facts.used_bytes = info->State.Bytes;
   facts.messages = info->State.Msgs;
   facts.first_sequence = info->State.FirstSeq;
@@ -462,7 +468,8 @@ std::vector<MemberFacts> Client::members(const std::string &stream) const {
 
 Published Client::publish(const std::string &subject, std::string_view msg_id,
                           std::string_view sender_escaped, std::string_view type_escaped,
-                          std::string_view body, std::chrono::milliseconds retry_for) {
+                          std::string_view body, std::uint64_t pad_value_bytes,
+                          std::chrono::milliseconds retry_for) {
   natsMsg *message = nullptr;
   check(natsMsg_Create(&message, subject.c_str(), nullptr, body.data(),
                        static_cast<int>(body.size())),
@@ -475,6 +482,11 @@ Published Client::publish(const std::string &subject, std::string_view msg_id,
         "message header");
   if (!type.empty()) {
     check(natsMsgHeader_Set(message, std::string(kTypeHeader).c_str(), type.c_str()),
+          "message header");
+  }
+  if (pad_value_bytes != 0) {
+    const std::string pad(pad_value_bytes, '.');
+    check(natsMsgHeader_Set(message, std::string(kPadHeader).c_str(), pad.c_str()),
           "message header");
   }
   jsPubOptions options;

@@ -39,6 +39,9 @@ constexpr auto kSpaceNapMin = 2ms;
 constexpr auto kDeadlockCheckInterval = 1s;
 // A blocking pop wakes at least this often to run the interrupt hook.
 constexpr auto kMessageSlice = 250ms;
+// A blocking pop declares its registration dropped after this many consecutive "no such
+// consumer" answers, a liveness apart (see wait_for_message).
+constexpr int kMissingAnswersToDrop = 2;
 // Longest sender kept in a member's description (the server caps descriptions).
 constexpr std::size_t kDescribedSenderBytes = 256;
 constexpr std::chrono::milliseconds kMinLiveness{100};
@@ -312,6 +315,7 @@ public:
       consumer = consumer_;
     }
     Deadline next_presence_check = Deadline::after(facts_.liveness);
+    int missing_answers = 0; // consecutive "no such consumer", a liveness apart
     for (;;) {
       if (inbox->wait(Clock::now())) {
         return true;
@@ -330,9 +334,15 @@ public:
         }
       }
       // A process cut off from the server for longer than the liveness has been dropped:
-      // say so instead of waiting for messages that will never come.
+      // say so instead of waiting for messages that will never come. One "no such
+      // consumer" is not proof: during a stream leader's election a server that has not
+      // caught up yet answers so for a member that lives (seen under load in the
+      // cluster test). A second answer a liveness later is: a live member's consumer
+      // is back by then, and a dropped one never comes back.
       if (next_presence_check.has_passed()) {
-        if (!client->member_exists(address_.stream, consumer)) {
+        const bool exists = client->member_exists(address_.stream, consumer);
+        missing_answers = exists ? 0 : missing_answers + 1;
+        if (missing_answers >= kMissingAnswersToDrop) {
           std::lock_guard local(mutex_);
           if (is_open_here() && inbox_ == inbox) {
             (void)drop_registration(); // so that open() works again

@@ -119,6 +119,45 @@ TEST_F(NatsLogin, a_token_logs_in_from_the_options_or_the_url) {
   expect_refused([&] { (void)Queue::attach(url, {.token = "other"}); }, EACCES, server(), "other");
 }
 
+// A credentials file (a user JWT and its NKey seed) against a server in operator mode:
+// tests/nats/credentials.py makes the operator, a system account, an account with
+// JetStream and a user, signed as nsc would. The file logs in, for every call and for a
+// forked child; without it the server refuses.
+TEST_F(NatsLogin, a_credentials_file_logs_in_to_a_server_with_an_operator_and_an_account) {
+  char dir[] = "/tmp/pysyncq-creds-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string folder = dir;
+  const int made = std::system(
+      ("/usr/bin/python3 '" CREDENTIALS_SCRIPT "' '" + folder + "' >/dev/null 2>&1").c_str());
+  if (made != 0) {
+    std::filesystem::remove_all(folder);
+    GTEST_SKIP() << "tests/nats/credentials.py could not make credentials "
+                    "(apt-get install python3-cryptography)";
+  }
+  const NatsAccess access{.credentials_file = folder + "/user.creds"};
+  start({.args = {"-c", folder + "/server.conf"}, .access = access});
+  const std::string url = fresh("creds");
+  Queue queue = Queue::create(url, {.capacity_bytes = 1 << 16, .access = access});
+  queue.open("parent"); // so that the child's close is not the last
+  Child child([&] {
+    Queue mine = Queue::attach(url, access);
+    mine.open("child");
+    mine.append("t", "from the child");
+    mine.close();
+    return 0;
+  });
+  EXPECT_EQ(child.wait(), 0);
+  auto message = queue.pop(Deadline::after(10s));
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->body, "from the child");
+  queue.close();
+  Queue again = Queue::create(url, {.capacity_bytes = 1 << 16, .access = access});
+  round_trip(again);
+  expect_refused([&] { (void)Queue::attach(url); }, EACCES, server());
+  servers_.reset();
+  std::filesystem::remove_all(folder);
+}
+
 TEST_F(NatsLogin, an_unreadable_credentials_file_is_named) {
   start({});
   expect_refused(

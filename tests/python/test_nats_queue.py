@@ -537,6 +537,36 @@ def test_a_login_reaches_spawned_children_and_is_never_shown(login_server):
     q.close()
 
 
+def test_a_credentials_file_logs_in_to_an_operator_mode_server_and_reaches_children(tmp_path):
+    """tests/nats/credentials.py makes an operator, accounts and a user (as nsc would)."""
+    if _server_program() is None or not _nats_built():
+        pytest.skip("nats-server or NATS support missing")
+    script = pathlib.Path(__file__).resolve().parents[1] / "nats" / "credentials.py"
+    made = subprocess.run(["/usr/bin/python3", str(script), str(tmp_path)],
+                          capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make credentials: {made.stderr.strip()}")
+    creds = str(tmp_path / "user.creds")
+    servers = NatsServers(1, ["-c", str(tmp_path / "server.conf")], access={"creds": creds})
+    try:
+        url = servers.url(f"py-creds-{secrets.token_hex(4)}")
+        q = PySyncQ(url, size=1 << 16, start="spawn", creds=creds)
+        q.open("parent")
+        context = mp.get_context("spawn")
+        ready = context.Event()
+        child = context.Process(target=logged_in_child, args=(q, ready))
+        child.start()
+        assert q.pop(block=True, timer=TIMEOUT) == ("child", "t", "logged in")
+        ready.set()
+        child.join(TIMEOUT)
+        assert child.exitcode == 0
+        with pytest.raises(PermissionError):
+            PySyncQ(url, create=False)  # no credentials: refused
+        q.close()
+    finally:
+        servers.close()
+
+
 @pytest.mark.parametrize("login_server", ["user", "token"], indirect=True)
 def test_a_wrong_login_raises_permissionerror_naming_the_server(login_server):
     server = login_server.url("")[len("nats://"):-1]

@@ -342,6 +342,8 @@ std::optional<StreamFacts> Client::stream_facts(const std::string &stream) const
   facts.storage = info->Config->Storage == js_FileStorage ? Storage::kFile : Storage::kMemory;
   facts.replicas = static_cast<int>(info->Config->Replicas);
   facts.liveness = std::chrono::milliseconds(*liveness_ms);
+  // A queue made before granules has none in its description: pad to the granule its
+  // creation would choose now (its bound is exact only if its capacity is a multiple).
   facts.granule =
       parse_queue_granule(description)
           .value_or(choose_granule(

@@ -280,7 +280,10 @@ def test_a_member_that_never_pops_gets_memoryerror_at_the_predicted_count_then_r
             assert appended <= predicted, "the bound did not hold"
     assert appended == predicted
     assert q.stats().queued_messages == predicted  # the stream deleted none to make room
-    assert [int(body) for _, _, body in q] == list(range(predicted))  # once each, in order
+    # Blocking pops: a non-blocking one sees only what has reached this process yet.
+    bodies = [q.pop(block=True, timer=TIMEOUT) for _ in range(predicted)]
+    assert [int(body) for _, _, body in bodies] == list(range(predicted))  # once each, in order
+    assert q.pop(block=True, timer=0.2) is None  # nothing twice
     deadline = time.monotonic() + TIMEOUT
     while q.stats().used_bytes != 0:  # the acks land: the space comes back
         assert time.monotonic() < deadline

@@ -61,11 +61,16 @@ class Queue:
     @staticmethod
     def _footprint(sender_bytes: int, type_bytes: int, body_bytes: int) -> int: ...
 
-def list_queues() -> list[str]:
-    """Names of every pysyncq queue in /dev/shm."""
+def list_queues(server: str | None = None, *, token: str = "", creds: str = "",
+                tls: bool = False, tls_ca: str = "", tls_cert: str = "",
+                tls_key: str = "") -> list[str]:
+    """Names of every pysyncq queue in /dev/shm; given a NATS server
+    ("nats://host[:port]"), the URL of each of its queues."""
 
-def unlink(name: str, *, allow_foreign_owner: bool = False) -> None:
-    """Removes a queue's name now; attached processes go on. PermissionError for a queue
-    another user owns, unless allow_foreign_owner."""
+def unlink(name: str, *, allow_foreign_owner: bool = False, token: str = "",
+           creds: str = "", tls: bool = False, tls_ca: str = "", tls_cert: str = "",
+           tls_key: str = "") -> None:
+    """Removes a queue's name now (a nats:// URL: its stream); attached processes go on.
+    PermissionError for a queue another user owns, unless allow_foreign_owner."""
 
 def _raise_for_test(kind: str, errno: int = 0) -> None: ...

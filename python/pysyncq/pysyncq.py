@@ -270,7 +270,9 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     credentials file); for TLS use "tls://host/NAME" or ``tls=True``, with ``tls_ca`` (the
     CA file that signed the server's certificate) and, for servers that verify clients,
     ``tls_cert`` and ``tls_key``. ``name`` and every message show the password and token as
-    "***"; the instance pickles with them, so that children can log in too.
+    "***". The instance pickles with them, so that children can log in too: a pickle of
+    a queue with a password or token carries that secret in clear (the password in its
+    URL, the token and file names among its settings); treat the pickle as a secret.
 
     Keyword-only extras, beyond the original: ``max_members`` (registration limit,
     default 256), ``mode`` (permission bits of /dev/shm/NAME, default 0o600) and
@@ -444,6 +446,10 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
 
     def __reduce__(self) -> tuple:
         """Pickles as the queue's name plus this handle's settings; unpickling attaches.
+
+        For a nats:// queue the name is the full URL, password included, and the settings
+        include the token: such a pickle is a secret (spawn and forkserver children need
+        it to log in).
 
         The child then calls open() itself. The screen sets travel along, as the
         original's did. Attributes added to the instance by its user travel too.

@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -651,20 +652,54 @@ another user owns it and allow_foreign_owner is False).
                   py::arg("body_bytes"));
   add_fast_methods(type);
 
-  module.def("list_queues", static_cast<std::vector<std::string> (*)()>(&list_queues),
-             "Names of every pysyncq queue in /dev/shm (other segments are skipped).");
+  // As `syncq ls SERVER` and `syncq rm URL`: a NATS server or queue URL, with the login
+  // and TLS keywords of PySyncQ.
+  const auto access_of = [](const std::string &token, const std::string &creds, bool tls,
+                            const std::string &tls_ca, const std::string &tls_cert,
+                            const std::string &tls_key) {
+    NatsAccess access;
+    access.token = token;
+    access.credentials_file = creds;
+    access.tls = tls;
+    access.tls_ca_file = tls_ca;
+    access.tls_cert_file = tls_cert;
+    access.tls_key_file = tls_key;
+    return access;
+  };
+  module.def(
+      "list_queues",
+      [access_of](const std::optional<std::string> &server, const std::string &token,
+                  const std::string &creds, bool tls, const std::string &tls_ca,
+                  const std::string &tls_cert, const std::string &tls_key) {
+        if (!server) {
+          return list_queues();
+        }
+        return list_queues(*server, access_of(token, creds, tls, tls_ca, tls_cert, tls_key));
+      },
+      py::arg("server") = py::none(), py::kw_only(), py::arg("token") = "",
+      py::arg("creds") = "", py::arg("tls") = false, py::arg("tls_ca") = "",
+      py::arg("tls_cert") = "", py::arg("tls_key") = "",
+      "Names of every pysyncq queue in /dev/shm (other segments are skipped); or, given a "
+      "NATS server ('nats://host[:port]', 'tls://...', a login in it as in a queue URL), "
+      "the URL of each of its queues (other streams are skipped). ValueError for a server "
+      "that is not a nats:// or tls:// URL.");
   module.def(
       "unlink",
-      [](const std::string &name, bool allow_foreign_owner) {
+      [access_of](const std::string &name, bool allow_foreign_owner, const std::string &token,
+                  const std::string &creds, bool tls, const std::string &tls_ca,
+                  const std::string &tls_cert, const std::string &tls_key) {
         AttachOptions options;
         options.allow_foreign_owner = allow_foreign_owner;
-        Queue::attach(name, options).remove_name();
+        Queue::attach(name, options, access_of(token, creds, tls, tls_ca, tls_cert, tls_key))
+            .remove_name();
       },
       py::arg("name"), py::kw_only(), py::arg("allow_foreign_owner") = false,
-      "Removes a queue's name now (like rm /dev/shm/NAME); attached processes go on. Raises "
-      "FileNotFoundError if there is none, ValueError if it is not a pysyncq queue, "
-      "PermissionError if another user owns it (unless allow_foreign_owner) or may not "
-      "remove it.");
+      py::arg("token") = "", py::arg("creds") = "", py::arg("tls") = false,
+      py::arg("tls_ca") = "", py::arg("tls_cert") = "", py::arg("tls_key") = "",
+      "Removes a queue's name now (like rm /dev/shm/NAME); attached processes go on. A "
+      "nats:// URL deletes its stream, whoever is registered. Raises FileNotFoundError if "
+      "there is none, ValueError if it is not a pysyncq queue, PermissionError if another "
+      "user owns it (unless allow_foreign_owner) or may not remove it.");
 }
 
 } // namespace pysyncq::python

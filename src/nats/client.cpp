@@ -128,8 +128,17 @@ std::string connect_hint(natsStatus status) {
   case NATS_CONNECTION_AUTH_FAILED:
   case NATS_NOT_PERMITTED:
     return " (wrong user, password, token or credentials?)";
-  case NATS_SSL_ERROR:
-    return " (TLS failed: is the CA that signed the server's certificate given?)";
+  case NATS_SSL_ERROR: {
+    const char *detail = nats_GetLastError(nullptr);
+    // OpenSSL's words for a certificate not for the name (or address) dialled.
+    if (detail != nullptr && (std::strstr(detail, "hostname mismatch") != nullptr ||
+                              std::strstr(detail, "IP address mismatch") != nullptr)) {
+      return " (TLS failed: the server's certificate is not for the host name in the URL; "
+             "name the server as its certificate does)";
+    }
+    return " (TLS failed: is the CA that signed the server's certificate given, and is the "
+           "certificate for the host name in the URL?)";
+  }
   case NATS_SECURE_CONNECTION_WANTED:
     return " (TLS was asked for, but the server does not offer it)";
   case NATS_PROTOCOL_ERROR:
@@ -156,6 +165,16 @@ void require_readable(const std::string &path, const char *what) {
     throw SyscallError(
         "cannot read the " + std::string(what) + " '" + path + "': " + std::strerror(error), error);
   }
+}
+
+// The host of "nats://host:port" (an IPv6 address without its brackets).
+std::string host_of(const std::string &server) {
+  std::string_view rest(server);
+  rest.remove_prefix(rest.find("://") + 3);
+  if (!rest.empty() && rest.front() == '[') {
+    return std::string(rest.substr(1, rest.find(']') - 1));
+  }
+  return std::string(rest.substr(0, rest.rfind(':')));
 }
 
 // The login and TLS of `login` into `options` (its files checked already).
@@ -203,6 +222,16 @@ Client::Client(const Address &address)
     servers.push_back(server.c_str());
   }
   natsStatus status = set_login(options, login);
+  // Whether nats.c checks that a TLS server's certificate is for the host dialled depends
+  // on how it was built (NATS_FORCE_HOST_VERIFICATION: Debian's does) unless the expected
+  // name is set. For one server we set it, so the check never depends on the build. For a
+  // list one name cannot fit every server: nats.c then checks each against its own host
+  // if its build forces verification (Debian's), and not at all otherwise (docs/nats.md).
+  // Only when TLS is asked for (tls, tls://, a CA or a certificate): it is an option of
+  // the TLS context, which a build without TLS refuses to make.
+  if (status == NATS_OK && address.servers.size() == 1 && login.tls) {
+    status = natsOptions_SetExpectedHostname(options, host_of(address.servers.front()).c_str());
+  }
   if (status != NATS_OK) {
     natsOptions_Destroy(options);
     throw_nats_error("TLS or login options for '" + url_ + "'", status, static_cast<jsErrCode>(0));
@@ -313,6 +342,14 @@ std::optional<StreamFacts> Client::stream_facts(const std::string &stream) const
   facts.storage = info->Config->Storage == js_FileStorage ? Storage::kFile : Storage::kMemory;
   facts.replicas = static_cast<int>(info->Config->Replicas);
   facts.liveness = std::chrono::milliseconds(*liveness_ms);
+  // A queue made before granules has none in its description: pad to the granule its
+  // creation would choose now (its bound is exact only if its capacity is a multiple).
+  facts.granule =
+      parse_queue_granule(description)
+          .value_or(choose_granule(
+              facts.storage,
+              info->Config->SubjectsLen > 0 ? std::strlen(info->Config->Subjects[0]) : 0,
+              facts.capacity_bytes));
   facts.used_bytes = info->State.Bytes;
   facts.messages = info->State.Msgs;
   facts.first_sequence = info->State.FirstSeq;
@@ -462,7 +499,8 @@ std::vector<MemberFacts> Client::members(const std::string &stream) const {
 
 Published Client::publish(const std::string &subject, std::string_view msg_id,
                           std::string_view sender_escaped, std::string_view type_escaped,
-                          std::string_view body, std::chrono::milliseconds retry_for) {
+                          std::string_view body, std::uint64_t pad_value_bytes,
+                          std::chrono::milliseconds retry_for) {
   natsMsg *message = nullptr;
   check(natsMsg_Create(&message, subject.c_str(), nullptr, body.data(),
                        static_cast<int>(body.size())),
@@ -475,6 +513,11 @@ Published Client::publish(const std::string &subject, std::string_view msg_id,
         "message header");
   if (!type.empty()) {
     check(natsMsgHeader_Set(message, std::string(kTypeHeader).c_str(), type.c_str()),
+          "message header");
+  }
+  if (pad_value_bytes != 0) {
+    const std::string pad(pad_value_bytes, '.');
+    check(natsMsgHeader_Set(message, std::string(kPadHeader).c_str(), pad.c_str()),
           "message header");
   }
   jsPubOptions options;

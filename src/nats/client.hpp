@@ -31,6 +31,7 @@ struct StreamFacts {
   Storage storage = Storage::kMemory;
   int replicas = 1;
   std::chrono::milliseconds liveness{0};
+  std::uint64_t granule = 1; // every message's charge is a multiple of it (wire.hpp)
   std::uint64_t used_bytes = 0;
   std::uint64_t messages = 0;
   std::uint64_t first_sequence = 0;
@@ -98,13 +99,15 @@ public:
   bool member_exists(const std::string &stream, const std::string &consumer) const;
   std::vector<MemberFacts> members(const std::string &stream) const;
 
-  /// Publishes with a JetStream acknowledgement. kFull when the stream refused it for
+  /// Publishes with a JetStream acknowledgement, with a pad header of `pad_value_bytes`
+  /// (none when 0; see pad_to_granule). kFull when the stream refused it for
   /// lack of space (error 10077, or 10054 for one larger than the limit). Retries
   /// transient failures (no leader during an election, a reconnect) with the same message
   /// id, which the stream de-duplicates, for up to `retry_for`; then throws.
   Published publish(const std::string &subject, std::string_view msg_id,
                     std::string_view sender_escaped, std::string_view type_escaped,
-                    std::string_view body, std::chrono::milliseconds retry_for);
+                    std::string_view body, std::uint64_t pad_value_bytes,
+                    std::chrono::milliseconds retry_for);
   /// Acknowledges a delivery (fire and forget; buffered across a reconnect).
   void ack(const std::string &reply);
 

@@ -50,11 +50,20 @@ const Delivery *Inbox::next_locked(Clock::time_point now) {
 
 const Delivery *Inbox::next(Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  if (!backlog_.empty()) {
+    return &backlog_.front().delivery;
+  }
   return next_locked(now);
 }
 
 void Inbox::consume() {
   std::lock_guard lock(mutex_);
+  if (!backlog_.empty()) {
+    backlog_bytes_ -= backlog_.front().charged_bytes;
+    backlog_.pop_front();
+    backlog_full_ = false;
+    return;
+  }
   if (!waiting_.empty() && waiting_.begin()->first == next_) {
     waiting_.erase(waiting_.begin());
     ++next_;
@@ -69,7 +78,7 @@ bool Inbox::wait(Clock::time_point until) {
       return false;
     }
     // next_locked() only moves next_ past a gap that has timed out: what a pop would do.
-    if (next_locked(now) != nullptr) {
+    if (!backlog_.empty() || next_locked(now) != nullptr) {
       return true;
     }
     if (now >= until) {
@@ -81,6 +90,48 @@ bool Inbox::wait(Clock::time_point until) {
     }
     arrived_.wait_until(lock, wake);
   }
+}
+
+Inbox::Moved Inbox::move_to_backlog(Clock::time_point now, std::uint64_t limit_bytes,
+                                    const std::function<std::uint64_t(const Delivery &)> &charge,
+                                    const std::function<bool(const Delivery &)> &screened) {
+  std::lock_guard lock(mutex_);
+  Moved moved;
+  while (const Delivery *message = next_locked(now)) {
+    auto first = waiting_.begin(); // next_locked() returned it: it is the one at next_
+    if (screened(*message)) {
+      moved.acks.push_back(std::move(first->second.reply));
+    } else {
+      const std::uint64_t bytes = charge(*message);
+      if (backlog_bytes_ + bytes > limit_bytes) {
+        moved.full = true;
+        break;
+      }
+      moved.acks.push_back(std::move(first->second.reply));
+      first->second.reply.clear();
+      backlog_.push_back(Held{std::move(first->second), bytes});
+      backlog_bytes_ += bytes;
+    }
+    waiting_.erase(first);
+    ++next_;
+  }
+  backlog_full_ = moved.full;
+  return moved;
+}
+
+std::uint64_t Inbox::backlog_messages() const {
+  std::lock_guard lock(mutex_);
+  return backlog_.size();
+}
+
+std::uint64_t Inbox::backlog_bytes() const {
+  std::lock_guard lock(mutex_);
+  return backlog_bytes_;
+}
+
+bool Inbox::backlog_full() const {
+  std::lock_guard lock(mutex_);
+  return backlog_full_;
 }
 
 void Inbox::close() {

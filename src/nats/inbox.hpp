@@ -7,16 +7,24 @@
 // inbox orders by stream sequence, drops repeats, and holds back a message behind a gap
 // (a member's sequences are contiguous: every message appended after it opened is for
 // it) until the gap fills, or until `gap_timeout`, when it gives up on the missing ones.
+//
+// The backlog (issue 13): an appender blocked for space that its own unread messages hold
+// back moves them out of the inbox into a private backlog and acks them, so the server
+// frees their space; next() serves the backlog first, so the order is unchanged. The
+// backlog is bounded by the caller's limit (the queue's capacity, in charged bytes).
 // Pure algorithm: no NATS calls, so the unit tests drive it directly.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pysyncq::nats {
 
@@ -47,10 +55,27 @@ public:
 
   // The pop side: one thread at a time (the handle serialises them).
 
-  /// The next message in order, or nullptr. The pointer stays valid until consume().
+  /// The next message in order (the backlog's oldest first), or nullptr. The pointer
+  /// stays valid until consume(). A backlog message has an empty `reply`: it was acked
+  /// when it moved.
   const Delivery *next(Clock::time_point now);
   /// Drops what next() returned; it now counts as consumed.
   void consume();
+
+  struct Moved {
+    std::vector<std::string> acks; // ack subjects of what moved or was screened out
+    bool full = false;             // the limit stopped it with a message still here
+  };
+  /// Moves the messages that next() would hand out, in order, into the backlog while
+  /// its charged bytes stay within `limit_bytes`; messages `screened` says a pop would
+  /// skip are dropped instead (they count as read). The caller acks what it returns.
+  Moved move_to_backlog(Clock::time_point now, std::uint64_t limit_bytes,
+                        const std::function<std::uint64_t(const Delivery &)> &charge,
+                        const std::function<bool(const Delivery &)> &screened);
+  std::uint64_t backlog_messages() const;
+  std::uint64_t backlog_bytes() const;
+  /// True when the last move was stopped by the limit and nothing was popped since.
+  bool backlog_full() const;
   /// Waits until next() would return a message, `until` passes or close() is called.
   /// Thread-safe.
   bool wait(Clock::time_point until);
@@ -74,6 +99,13 @@ private:
   std::uint64_t next_ = 0; // the sequence to hand out next; everything below is consumed
   std::optional<Clock::time_point> gap_since_;
   std::uint64_t skipped_ = 0;
+  struct Held {
+    Delivery delivery;
+    std::uint64_t charged_bytes;
+  };
+  std::deque<Held> backlog_;
+  std::uint64_t backlog_bytes_ = 0;
+  bool backlog_full_ = false;
 };
 
 } // namespace pysyncq::nats

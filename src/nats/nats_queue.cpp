@@ -39,6 +39,9 @@ constexpr auto kSpaceNapMin = 2ms;
 constexpr auto kDeadlockCheckInterval = 1s;
 // A blocking pop wakes at least this often to run the interrupt hook.
 constexpr auto kMessageSlice = 250ms;
+// A blocking pop declares its registration dropped after this many consecutive "no such
+// consumer" answers, a liveness apart (see wait_for_message).
+constexpr int kMissingAnswersToDrop = 2;
 // Longest sender kept in a member's description (the server caps descriptions).
 constexpr std::size_t kDescribedSenderBytes = 256;
 constexpr std::chrono::milliseconds kMinLiveness{100};
@@ -176,16 +179,18 @@ public:
       sender_escaped = sender_escaped_;
     }
     const std::string type_escaped = nats::escape_header_value(type);
-    const std::uint64_t headers = nats::header_bytes(sender_escaped.size(), type_escaped.size());
-    const std::uint64_t needed =
-        nats::stored_bytes(facts_.storage, address_.subject.size(), headers, body.size());
+    const nats::Padding padding =
+        padding_of(sender_escaped.size(), type_escaped.size(), body.size());
+    const std::uint64_t needed = padding.charged_bytes;
+    const std::uint64_t payload =
+        needed - nats::charge_overhead(facts_.storage, address_.subject.size());
     pending_footprint_.store(needed, std::memory_order_relaxed);
-    pending_payload_.store(headers + body.size(), std::memory_order_relaxed);
-    if (needed > capacity() || headers + body.size() > max_payload(*client)) {
+    pending_payload_.store(payload, std::memory_order_relaxed);
+    if (needed > capacity() || payload > max_payload(*client)) {
       return false; // wait_for_space() says why it can never fit
     }
-    if (client->publish(address_.subject, id, sender_escaped, type_escaped, body, kPublishRetry) ==
-        nats::Published::kFull) {
+    if (client->publish(address_.subject, id, sender_escaped, type_escaped, body,
+                        padding.pad_value_bytes, kPublishRetry) == nats::Published::kFull) {
       return false;
     }
     pending_footprint_.store(0, std::memory_order_relaxed);
@@ -247,6 +252,12 @@ public:
       if (free_now >= needed) {
         return true;
       }
+      // Never wait on our own unread messages: move them into the backlog (their acks
+      // wake the watch below, and the next look sees the space they freed).
+      if (move_to_backlog_if_holding(facts, inbox)) {
+        nap = std::chrono::duration_cast<std::chrono::milliseconds>(kSpaceNapMin);
+        continue;
+      }
       if (!shared && next_deadlock_check.has_passed()) {
         check_deadlock(*client, *inbox, consumer, facts, needed);
         next_deadlock_check = Deadline::after(kDeadlockCheckInterval);
@@ -280,13 +291,14 @@ public:
       if (message == nullptr) {
         return false;
       }
+      // A backlog message (empty reply) was acked when it moved there.
       if (!screened(message->sender, message->type)) {
         visit(MessageView{message->sender, message->type, message->body}); // may throw
-        client_->ack(message->reply);
+        ack_unless_acked(*message);
         inbox_->consume();
         return true;
       }
-      client_->ack(message->reply); // screened messages count as read
+      ack_unless_acked(*message); // screened messages count as read
       inbox_->consume();
     }
   }
@@ -303,6 +315,7 @@ public:
       consumer = consumer_;
     }
     Deadline next_presence_check = Deadline::after(facts_.liveness);
+    int missing_answers = 0; // consecutive "no such consumer", a liveness apart
     for (;;) {
       if (inbox->wait(Clock::now())) {
         return true;
@@ -321,9 +334,15 @@ public:
         }
       }
       // A process cut off from the server for longer than the liveness has been dropped:
-      // say so instead of waiting for messages that will never come.
+      // say so instead of waiting for messages that will never come. One "no such
+      // consumer" is not proof: during a stream leader's election a server that has not
+      // caught up yet answers so for a member that lives (seen under load in the
+      // cluster test). A second answer a liveness later is: a live member's consumer
+      // is back by then, and a dropped one never comes back.
       if (next_presence_check.has_passed()) {
-        if (!client->member_exists(address_.stream, consumer)) {
+        const bool exists = client->member_exists(address_.stream, consumer);
+        missing_answers = exists ? 0 : missing_answers + 1;
+        if (missing_answers >= kMissingAnswersToDrop) {
           std::lock_guard local(mutex_);
           if (is_open_here() && inbox_ == inbox) {
             (void)drop_registration(); // so that open() works again
@@ -381,6 +400,13 @@ public:
       entry.alive = member.push_bound && (!member.identity || nats::may_be_alive(*member.identity));
       entry.unread_messages = member.unread_messages;
       entry.unread_bytes = member.unread_messages * average;
+      // Only this process knows its own backlog (another's is private to it).
+      if (member.consumer == consumer_ && inbox_ && is_open_here()) {
+        entry.backlog_messages = inbox_->backlog_messages();
+        entry.backlog_bytes = inbox_->backlog_bytes();
+        entry.unread_messages += entry.backlog_messages;
+        entry.unread_bytes += entry.backlog_bytes;
+      }
       stats.dead_members += entry.alive ? 0 : 1;
       stats.member_list.push_back(std::move(entry));
     }
@@ -435,6 +461,51 @@ private:
     return consumer;
   }
 
+  // What the server charges for a message with these escaped sender and type lengths,
+  // padded to whole granules so that its check and its charge agree (wire.hpp,
+  // "Granules"); the pad header's length with it.
+  nats::Padding padding_of(std::size_t sender_escaped, std::size_t type_escaped,
+                           std::size_t body_bytes) const noexcept {
+    const std::uint64_t headers = nats::header_bytes(sender_escaped, type_escaped);
+    return nats::pad_to_granule(
+        nats::stored_bytes(facts_.storage, address_.subject.size(), headers, body_bytes),
+        facts_.granule);
+  }
+
+  // Under mutex_.
+  void ack_unless_acked(const nats::Delivery &message) {
+    if (!message.reply.empty()) {
+      client_->ack(message.reply);
+    }
+  }
+
+  // Without mutex_, from a blocked append. When this member holds the oldest message in
+  // the stream, moves what its inbox has (in order) into its backlog, at most capacity()
+  // charged bytes, and acks it, so the server frees that space (issue 13's guarantee).
+  // Screened messages are acked and dropped, as pop drops them. True if anything moved.
+  bool move_to_backlog_if_holding(const nats::StreamFacts &facts,
+                                  const std::shared_ptr<nats::Inbox> &inbox) {
+    std::lock_guard local(mutex_);
+    if (!is_open_here() || inbox_ != inbox) {
+      return false; // closed meanwhile: the next look reports it
+    }
+    if (facts.messages == 0 || !inbox->holds(facts.first_sequence)) {
+      return false; // we hold nothing back: others must read
+    }
+    const nats::Inbox::Moved moved = inbox->move_to_backlog(
+        nats::Inbox::Clock::now(), capacity(),
+        [&](const nats::Delivery &message) {
+          return padding_of(nats::escape_header_value(message.sender).size(),
+                            nats::escape_header_value(message.type).size(), message.body.size())
+              .charged_bytes;
+        },
+        [&](const nats::Delivery &message) { return screened(message.sender, message.type); });
+    for (const std::string &reply : moved.acks) {
+      client_->ack(reply);
+    }
+    return !moved.acks.empty();
+  }
+
   // Under mutex_.
   void require_open() const {
     if (!is_open_here()) {
@@ -479,11 +550,12 @@ private:
   }
 
   // Waiting for space can never succeed when this member alone holds the oldest message
-  // (it cannot read while it waits). Other members' acks that are still in flight only
-  // make this say "no": it never fails a wait that could end.
+  // and its backlog is full (it cannot read while it waits, nor move more). Other
+  // members' acks that are still in flight only make this say "no": it never fails a wait
+  // that could end.
   void check_deadlock(nats::Client &client, const nats::Inbox &inbox, const std::string &consumer,
                       const nats::StreamFacts &facts, std::uint64_t needed) const {
-    if (facts.messages == 0 || !inbox.holds(facts.first_sequence)) {
+    if (facts.messages == 0 || !inbox.holds(facts.first_sequence) || !inbox.backlog_full()) {
       return;
     }
     for (const nats::MemberFacts &member : client.members(address_.stream)) {
@@ -495,7 +567,9 @@ private:
     throw Deadlock("deadlock on queue '" + address_.url +
                        "': " + sizes_text(needed, free_now, capacity()) +
                        ", and only this process (pid " + std::to_string(::getpid()) +
-                       ") holds the oldest unread message, which it cannot read while it waits",
+                       ") holds the oldest unread message, which it cannot read while it "
+                       "waits, with its backlog full (" +
+                       std::to_string(capacity()) + " bytes, the capacity)",
                    needed, free_now, capacity(), {::getpid()});
   }
 
@@ -544,11 +618,14 @@ std::unique_ptr<Queue::Impl> create_nats_queue(std::string_view url, const Creat
   nats::StreamSpec spec;
   spec.name = address.stream;
   spec.subject = address.subject;
+  const Storage storage = options.file_storage ? Storage::kFile : Storage::kMemory;
+  // The stream's limit is a whole number of granules (wire.hpp), at most what was asked.
+  const std::uint64_t granule = nats::choose_granule(storage, address.subject.size(), capacity);
   spec.description = nats::describe_queue(static_cast<std::uint64_t>(options.liveness.count()),
-                                          nats::random_hex(16));
-  spec.capacity_bytes = capacity;
+                                          granule, nats::random_hex(16));
+  spec.capacity_bytes = nats::granule_capacity(capacity, granule);
   spec.max_members = options.max_members;
-  spec.storage = options.file_storage ? Storage::kFile : Storage::kMemory;
+  spec.storage = storage;
   spec.replicas = options.replicas;
   client->create_stream(spec);
   auto facts = client->stream_facts(address.stream);

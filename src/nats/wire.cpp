@@ -1,5 +1,6 @@
 #include "nats/wire.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -115,6 +116,35 @@ std::uint64_t stored_bytes(Storage storage, std::size_t subject_bytes, std::uint
   return 22 + subject_bytes + 4 + headers + body_bytes + 8;
 }
 
+std::uint64_t charge_overhead(Storage storage, std::size_t subject_bytes) noexcept {
+  return stored_bytes(storage, subject_bytes, 0, 0);
+}
+
+std::uint64_t choose_granule(Storage storage, std::size_t subject_bytes,
+                             std::uint64_t requested_capacity) noexcept {
+  const std::uint64_t smallest = charge_overhead(storage, subject_bytes) + 1;
+  for (std::uint64_t granule = smallest; granule <= 2 * smallest; ++granule) {
+    if (requested_capacity % granule == 0) {
+      return granule;
+    }
+  }
+  return smallest;
+}
+
+std::uint64_t granule_capacity(std::uint64_t requested, std::uint64_t granule) noexcept {
+  return std::max(granule, requested / granule * granule);
+}
+
+Padding pad_to_granule(std::uint64_t unpadded, std::uint64_t granule) noexcept {
+  // "Pysyncq-Pad: " + value + "\r\n", with a value of at least one byte.
+  constexpr std::uint64_t kPadLineOverhead = kPadHeader.size() + 2 + 2;
+  std::uint64_t pad = (granule - unpadded % granule) % granule;
+  while (pad != 0 && pad < kPadLineOverhead + 1) {
+    pad += granule;
+  }
+  return Padding{unpadded + pad, pad == 0 ? 0 : pad - kPadLineOverhead};
+}
+
 std::optional<DeliveryInfo> parse_ack_subject(std::string_view reply) noexcept {
   const std::vector<std::string_view> tokens = split(reply, '.');
   if (tokens.size() < 9 || tokens[0] != "$JS" || tokens[1] != "ACK") {
@@ -153,9 +183,10 @@ std::optional<MemberIdentity> parse_member(std::string_view description) {
   return member;
 }
 
-std::string describe_queue(std::uint64_t liveness_ms, std::string_view token) {
+std::string describe_queue(std::uint64_t liveness_ms, std::uint64_t granule,
+                           std::string_view token) {
   return std::string(kQueueMark) + " liveness_ms=" + std::to_string(liveness_ms) +
-         " token=" + std::string(token);
+         " granule=" + std::to_string(granule) + " token=" + std::string(token);
 }
 
 std::optional<std::uint64_t> parse_queue_liveness_ms(std::string_view description) {
@@ -167,6 +198,18 @@ std::optional<std::uint64_t> parse_queue_liveness_ms(std::string_view descriptio
     return std::nullopt;
   }
   return number<std::uint64_t>(*liveness);
+}
+
+std::optional<std::uint64_t> parse_queue_granule(std::string_view description) {
+  if (description.substr(0, kQueueMark.size()) != kQueueMark) {
+    return std::nullopt;
+  }
+  const auto granule = field(description, "granule");
+  if (!granule) {
+    return std::nullopt;
+  }
+  const auto value = number<std::uint64_t>(*granule);
+  return value && *value != 0 ? value : std::nullopt;
 }
 
 } // namespace pysyncq::nats

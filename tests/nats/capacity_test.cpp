@@ -16,18 +16,9 @@ using pysyncq::testing::eventually;
 using pysyncq::testing::NatsServers;
 using pysyncq::testing::NatsTest;
 using pysyncq::testing::Pipe;
+using pysyncq::testing::predicted_charge;
 
 namespace {
-
-// What nats-server 2.9 charges for one of our messages, worked out here independently
-// of src/nats: the headers "NATS/1.0\r\n" + "Pysyncq-Sender: S\r\n" + "Pysyncq-Type: T\r\n"
-// + "Nats-Msg-Id: <20 chars>\r\n" + "\r\n", then the store's own framing.
-std::uint64_t predicted_bytes(bool file, const std::string &queue, std::size_t sender,
-                              std::size_t type, std::size_t body) {
-  const std::uint64_t subject = std::string("pysyncq.").size() + queue.size();
-  const std::uint64_t headers = 10 + (16 + sender + 2) + (14 + type + 2) + (13 + 20 + 2) + 2;
-  return file ? 22 + subject + 4 + headers + body + 8 : 16 + subject + headers + body;
-}
 
 class NatsCapacity : public NatsTest, public ::testing::WithParamInterface<bool> {};
 
@@ -36,9 +27,11 @@ class NatsCapacity : public NatsTest, public ::testing::WithParamInterface<bool>
 TEST_P(NatsCapacity, an_append_is_refused_at_the_predicted_count_with_the_sizes) {
   const bool file = GetParam();
   const std::string name = NatsServers::unique_queue("full");
-  const std::uint64_t message = predicted_bytes(file, name, 1, 1, 100);
+  const auto charge = predicted_charge(file, name, 1, 1, 100);
+  const std::uint64_t message = charge.charged;
   constexpr std::uint64_t kFits = 10;
-  const std::uint64_t capacity = kFits * message + message / 2;
+  // Half a message more than 10, in whole granules: the queue keeps that capacity.
+  const std::uint64_t capacity = kFits * message + (message / 2) / charge.granule * charge.granule;
   Queue queue =
       Queue::create(servers_->url(name), {.capacity_bytes = capacity, .file_storage = file});
   queue.open("w");
@@ -56,6 +49,7 @@ TEST_P(NatsCapacity, an_append_is_refused_at_the_predicted_count_with_the_sizes)
     EXPECT_EQ(error.free_bytes(), capacity - kFits * message);
     EXPECT_NE(std::string(error.what()).find("append needs"), std::string::npos) << error.what();
   }
+  EXPECT_EQ(queue.capacity_bytes(), capacity);
   EXPECT_EQ(queue.stats().used_bytes, kFits * message);
   // Reading one frees one message's bytes: a blocking append waits for the ack to land.
   ASSERT_TRUE(queue.pop(Deadline::after(10s)));
@@ -128,19 +122,51 @@ TEST_F(NatsBlocking,
   queue.close();
 }
 
-TEST_F(NatsBlocking, waiting_for_space_that_only_oneself_holds_is_a_deadlock) {
-  Queue queue = Queue::create(fresh("deadlock"), {.capacity_bytes = 2048});
-  queue.open("alone");
-  while (queue.try_append("t", std::string(200, 'x'))) {
+// Issue 13 on NATS: a lone member blocked on its own unread messages moves them into its
+// backlog (and acks them, freeing their space), so its appends go on; only when the
+// backlog holds a capacity's worth too is it a Deadlock. Then it reads every message,
+// once and in order.
+TEST_F(NatsBlocking,
+       a_lone_member_blocked_on_its_own_messages_moves_them_to_its_backlog_then_deadlocks) {
+  const std::string name = pysyncq::testing::NatsServers::unique_queue("self");
+  const auto charge = predicted_charge(false, name, 2, 1, 200);
+  constexpr std::uint64_t kFits = 8;
+  const std::uint64_t capacity = kFits * charge.charged;
+  Queue queue = Queue::create(servers_->url(name), {.capacity_bytes = capacity});
+  queue.open("me");
+  const auto body = [](std::uint64_t k) {
+    return std::to_string(1000 + k) + std::string(196, 'x');
+  };
+  std::uint64_t appended = 0;
+  while (queue.try_append("t", body(appended))) {
+    ++appended;
   }
+  ASSERT_EQ(appended, kFits);
   const auto start = std::chrono::steady_clock::now();
   try {
-    queue.append("t", std::string(200, 'x'), Deadline::after(60s));
-    ADD_FAILURE() << "appended to a full queue";
+    for (;;) {
+      queue.append("t", body(appended), Deadline::after(60s));
+      ++appended;
+      ASSERT_LE(appended, 2 * kFits) << "the backlog outgrew the capacity";
+    }
   } catch (const pysyncq::Deadlock &error) {
     ASSERT_EQ(error.blocked_pids().size(), 1U);
     EXPECT_EQ(error.blocked_pids()[0], ::getpid());
+    EXPECT_NE(std::string(error.what()).find("backlog full"), std::string::npos) << error.what();
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s) << "not by the timer";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s) << "not by the timer";
+  EXPECT_EQ(appended, 2 * kFits) << "a full stream and a full backlog";
+  const pysyncq::Stats stats = queue.stats();
+  ASSERT_EQ(stats.member_list.size(), 1U);
+  EXPECT_EQ(stats.member_list[0].backlog_messages, kFits);
+  EXPECT_EQ(stats.member_list[0].backlog_bytes, capacity);
+  EXPECT_EQ(stats.member_list[0].unread_messages, appended);
+  for (std::uint64_t k = 0; k < appended; ++k) {
+    const auto message = queue.pop(Deadline::after(10s));
+    ASSERT_TRUE(message) << "message " << k << " of " << appended;
+    ASSERT_EQ(message->body, body(k)) << "in order, once each";
+  }
+  EXPECT_FALSE(queue.pop()) << "nothing twice";
+  EXPECT_TRUE(eventually([&] { return queue.stats().used_bytes == 0; }, 20s)) << "space returns";
   queue.close();
 }

@@ -119,6 +119,45 @@ TEST_F(NatsLogin, a_token_logs_in_from_the_options_or_the_url) {
   expect_refused([&] { (void)Queue::attach(url, {.token = "other"}); }, EACCES, server(), "other");
 }
 
+// A credentials file (a user JWT and its NKey seed) against a server in operator mode:
+// tests/nats/credentials.py makes the operator, a system account, an account with
+// JetStream and a user, signed as nsc would. The file logs in, for every call and for a
+// forked child; without it the server refuses.
+TEST_F(NatsLogin, a_credentials_file_logs_in_to_a_server_with_an_operator_and_an_account) {
+  char dir[] = "/tmp/pysyncq-creds-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string folder = dir;
+  const int made = std::system(
+      ("/usr/bin/python3 '" CREDENTIALS_SCRIPT "' '" + folder + "' >/dev/null 2>&1").c_str());
+  if (made != 0) {
+    std::filesystem::remove_all(folder);
+    GTEST_SKIP() << "tests/nats/credentials.py could not make credentials "
+                    "(apt-get install python3-cryptography)";
+  }
+  const NatsAccess access{.credentials_file = folder + "/user.creds"};
+  start({.args = {"-c", folder + "/server.conf"}, .access = access});
+  const std::string url = fresh("creds");
+  Queue queue = Queue::create(url, {.capacity_bytes = 1 << 16, .access = access});
+  queue.open("parent"); // so that the child's close is not the last
+  Child child([&] {
+    Queue mine = Queue::attach(url, access);
+    mine.open("child");
+    mine.append("t", "from the child");
+    mine.close();
+    return 0;
+  });
+  EXPECT_EQ(child.wait(), 0);
+  auto message = queue.pop(Deadline::after(10s));
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->body, "from the child");
+  queue.close();
+  Queue again = Queue::create(url, {.capacity_bytes = 1 << 16, .access = access});
+  round_trip(again);
+  expect_refused([&] { (void)Queue::attach(url); }, EACCES, server());
+  servers_.reset();
+  std::filesystem::remove_all(folder);
+}
+
 TEST_F(NatsLogin, an_unreadable_credentials_file_is_named) {
   start({});
   expect_refused(
@@ -128,7 +167,8 @@ TEST_F(NatsLogin, an_unreadable_credentials_file_is_named) {
 
 namespace {
 
-// A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA,
+// A CA, a server certificate for 127.0.0.1 and localhost, a client certificate and a
+// server certificate for 127.0.0.1 and other.example only, all signed by the CA,
 // made with the openssl command in `dir`. False when openssl is missing or fails.
 bool make_certificates(const std::string &dir) {
   const std::string script =
@@ -141,7 +181,14 @@ bool make_certificates(const std::string &dir) {
       "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth,"
       "clientAuth\\n' > $who.ext && "
       "openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
-      "-out $who.pem -extfile $who.ext || exit 1; done";
+      "-out $who.pem -extfile $who.ext || exit 1; done && "
+      // A certificate from the same CA for 127.0.0.1 and other.example, not localhost.
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key "
+      "-out other.csr -subj /CN=other.example && "
+      "printf 'subjectAltName=IP:127.0.0.1,DNS:other.example\nextendedKeyUsage=serverAuth\n' > "
+      "other.ext && "
+      "openssl x509 -req -in other.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 "
+      "-out other.pem -extfile other.ext";
   return std::system(("( " + script + " ) >/dev/null 2>&1").c_str()) == 0;
 }
 
@@ -198,4 +245,37 @@ TEST_F(NatsTls, a_server_that_verifies_clients_takes_our_certificate) {
   round_trip(queue);
   expect_refused([&] { (void)Queue::attach(url, {.tls_ca_file = file("ca.pem")}); }, EPROTO,
                  server());
+}
+
+// The host name is checked whatever nats.c's build (we set the expected name for a single
+// server): a certificate from the trusted CA that is not for the name in the URL
+// (localhost) is refused, and the message says why; by a name it has, the server is
+// reached.
+TEST_F(NatsTls, a_certificate_for_another_host_name_is_refused) {
+  const NatsAccess access{.tls_ca_file = file("ca.pem")};
+  start({.args = {"--tlscert", file("other.pem"), "--tlskey", file("other.key")},
+         .access = access,
+         .scheme = "tls"});
+  std::string url = fresh("other");
+  Queue queue = Queue::create(url, {.capacity_bytes = 1 << 16, .access = access});
+  url.replace(url.find("127.0.0.1"), 9, "localhost");
+  expect_refused([&] { (void)Queue::attach(url, access); }, EPROTO,
+                 "not for the host name in the URL");
+  try {
+    (void)Queue::attach(url, access);
+  } catch (const pysyncq::SyscallError &error) {
+    EXPECT_NE(std::string(error.what()).find("hostname mismatch"), std::string::npos)
+        << error.what();
+  }
+}
+
+TEST_F(NatsTls, a_server_is_reached_by_any_name_its_certificate_has) {
+  const NatsAccess access{.tls_ca_file = file("ca.pem")};
+  start({.args = {"--tlscert", file("server.pem"), "--tlskey", file("server.key")},
+         .access = access,
+         .scheme = "tls"});
+  std::string url = fresh("byname");
+  url.replace(url.find("127.0.0.1"), 9, "localhost");
+  Queue queue = Queue::create(url, {.capacity_bytes = 1 << 16, .access = access});
+  round_trip(queue);
 }

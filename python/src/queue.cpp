@@ -561,6 +561,20 @@ void add_fast_methods(py::handle type) {
   }
 }
 
+// The login and TLS keywords of PySyncQ, list_queues and unlink, as one NatsAccess.
+NatsAccess access_of(const std::string &token, const std::string &creds, bool tls,
+                     const std::string &tls_ca, const std::string &tls_cert,
+                     const std::string &tls_key) {
+  NatsAccess access;
+  access.token = token;
+  access.credentials_file = creds;
+  access.tls = tls;
+  access.tls_ca_file = tls_ca;
+  access.tls_cert_file = tls_cert;
+  access.tls_key_file = tls_key;
+  return access;
+}
+
 } // namespace
 
 void bind_queue(py::module_ &module) {
@@ -581,13 +595,8 @@ another user owns it and allow_foreign_owner is False).
                        bool tls, const std::string &tls_ca, const std::string &tls_cert,
                        const std::string &tls_key, bool allow_foreign_owner) {
              // NATS only: how to log in, and TLS; shared memory ignores them.
-             NatsAccess access;
-             access.token = token;
-             access.credentials_file = creds;
-             access.tls = tls;
-             access.tls_ca_file = tls_ca;
-             access.tls_cert_file = tls_cert;
-             access.tls_key_file = tls_key;
+             const NatsAccess access =
+                 access_of(token, creds, tls, tls_ca, tls_cert, tls_key);
              if (!create) {
                AttachOptions attach;
                attach.allow_foreign_owner = allow_foreign_owner;
@@ -654,21 +663,9 @@ another user owns it and allow_foreign_owner is False).
 
   // As `syncq ls SERVER` and `syncq rm URL`: a NATS server or queue URL, with the login
   // and TLS keywords of PySyncQ.
-  const auto access_of = [](const std::string &token, const std::string &creds, bool tls,
-                            const std::string &tls_ca, const std::string &tls_cert,
-                            const std::string &tls_key) {
-    NatsAccess access;
-    access.token = token;
-    access.credentials_file = creds;
-    access.tls = tls;
-    access.tls_ca_file = tls_ca;
-    access.tls_cert_file = tls_cert;
-    access.tls_key_file = tls_key;
-    return access;
-  };
   module.def(
       "list_queues",
-      [access_of](const std::optional<std::string> &server, const std::string &token,
+      [](const std::optional<std::string> &server, const std::string &token,
                   const std::string &creds, bool tls, const std::string &tls_ca,
                   const std::string &tls_cert, const std::string &tls_key) {
         if (!server) {
@@ -685,7 +682,7 @@ another user owns it and allow_foreign_owner is False).
       "that is not a nats:// or tls:// URL.");
   module.def(
       "unlink",
-      [access_of](const std::string &name, bool allow_foreign_owner, const std::string &token,
+      [](const std::string &name, bool allow_foreign_owner, const std::string &token,
                   const std::string &creds, bool tls, const std::string &tls_ca,
                   const std::string &tls_cert, const std::string &tls_key) {
         AttachOptions options;

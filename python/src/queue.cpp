@@ -595,8 +595,7 @@ another user owns it and allow_foreign_owner is False).
                        bool tls, const std::string &tls_ca, const std::string &tls_cert,
                        const std::string &tls_key, bool allow_foreign_owner) {
              // NATS only: how to log in, and TLS; shared memory ignores them.
-             const NatsAccess access =
-                 access_of(token, creds, tls, tls_ca, tls_cert, tls_key);
+             const NatsAccess access = access_of(token, creds, tls, tls_ca, tls_cert, tls_key);
              if (!create) {
                AttachOptions attach;
                attach.allow_foreign_owner = allow_foreign_owner;
@@ -642,8 +641,7 @@ another user owns it and allow_foreign_owner is False).
       .def("_notify_fd", &Checked<&QueueObject::notify_fd>::call,
            "The eventfd that asyncio watches (see pysyncq/aio.py).")
       .def("_arm_for_message", &Checked<&QueueObject::arm_for_message>::call)
-      .def("_arm_for_space", &Checked<&QueueObject::arm_for_space>::call,
-           py::arg("needed_bytes"))
+      .def("_arm_for_space", &Checked<&QueueObject::arm_for_space>::call, py::arg("needed_bytes"))
       .def("_disarm", &Checked<&QueueObject::disarm>::call)
       .def_property_readonly("sender", &Checked<&QueueObject::sender>::call,
                              "This process's sender name, or None when it has not opened "
@@ -666,16 +664,16 @@ another user owns it and allow_foreign_owner is False).
   module.def(
       "list_queues",
       [](const std::optional<std::string> &server, const std::string &token,
-                  const std::string &creds, bool tls, const std::string &tls_ca,
-                  const std::string &tls_cert, const std::string &tls_key) {
+         const std::string &creds, bool tls, const std::string &tls_ca, const std::string &tls_cert,
+         const std::string &tls_key) {
         if (!server) {
           return list_queues();
         }
         return list_queues(*server, access_of(token, creds, tls, tls_ca, tls_cert, tls_key));
       },
-      py::arg("server") = py::none(), py::kw_only(), py::arg("token") = "",
-      py::arg("creds") = "", py::arg("tls") = false, py::arg("tls_ca") = "",
-      py::arg("tls_cert") = "", py::arg("tls_key") = "",
+      py::arg("server") = py::none(), py::kw_only(), py::arg("token") = "", py::arg("creds") = "",
+      py::arg("tls") = false, py::arg("tls_ca") = "", py::arg("tls_cert") = "",
+      py::arg("tls_key") = "",
       "Names of every pysyncq queue in /dev/shm (other segments are skipped); or, given a "
       "NATS server ('nats://host[:port]', 'tls://...', a login in it as in a queue URL), "
       "the URL of each of its queues (other streams are skipped). ValueError for a server "
@@ -683,16 +681,16 @@ another user owns it and allow_foreign_owner is False).
   module.def(
       "unlink",
       [](const std::string &name, bool allow_foreign_owner, const std::string &token,
-                  const std::string &creds, bool tls, const std::string &tls_ca,
-                  const std::string &tls_cert, const std::string &tls_key) {
+         const std::string &creds, bool tls, const std::string &tls_ca, const std::string &tls_cert,
+         const std::string &tls_key) {
         AttachOptions options;
         options.allow_foreign_owner = allow_foreign_owner;
         Queue::attach(name, options, access_of(token, creds, tls, tls_ca, tls_cert, tls_key))
             .remove_name();
       },
-      py::arg("name"), py::kw_only(), py::arg("allow_foreign_owner") = false,
-      py::arg("token") = "", py::arg("creds") = "", py::arg("tls") = false,
-      py::arg("tls_ca") = "", py::arg("tls_cert") = "", py::arg("tls_key") = "",
+      py::arg("name"), py::kw_only(), py::arg("allow_foreign_owner") = false, py::arg("token") = "",
+      py::arg("creds") = "", py::arg("tls") = false, py::arg("tls_ca") = "",
+      py::arg("tls_cert") = "", py::arg("tls_key") = "",
       "Removes a queue's name now (like rm /dev/shm/NAME); attached processes go on. A "
       "nats:// URL deletes its stream, whoever is registered. Raises FileNotFoundError if "
       "there is none, ValueError if it is not a pysyncq queue, PermissionError if another "

@@ -13,6 +13,11 @@ PYTHON=/usr/bin/python3
 JOBS=$(nproc)
 failed=()
 
+# Each stage runs under a deadline (STAGE_SECONDS, far above its usual time): a stage that
+# hangs fails with a message instead of eating CI's whole budget.
+STAGE_SECONDS=${PYSYNCQ_STAGE_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 7200 || echo 1200)}
+bounded() { timeout -k 30 "$STAGE_SECONDS" "$@"; local rc=$?; [ $rc = 124 ] && echo "== timed out after $STAGE_SECONDS s: $*"; return $rc; }
+
 leftovers() { ls /dev/shm 2>/dev/null | grep -E '^pysyncq-(test|fuzz)-' || true; }
 before=$(leftovers)
 
@@ -21,11 +26,11 @@ before=$(leftovers)
 export PYSYNCQ_MUTATION_SECONDS="${PYSYNCQ_MUTATION_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 60 || echo 3)}"
 
 echo "== C++ tests (build/)"
-ctest --test-dir build --output-on-failure -j "$JOBS" || failed+=("ctest")
+bounded ctest --test-dir build --output-on-failure -j "$JOBS" || failed+=("ctest")
 
 if compgen -G "tests/python/test_*.py" >/dev/null; then
   echo "== Python tests"
-  PYTHONPATH=build/python "$PYTHON" -m pytest -q -p no:cacheprovider tests/python || failed+=("pytest")
+  PYTHONPATH=build/python bounded "$PYTHON" -m pytest -q -p no:cacheprovider tests/python || failed+=("pytest")
 fi
 
 if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
@@ -33,7 +38,7 @@ if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   { cmake -S . -B build-asan -G "Unix Makefiles" -DPYSYNCQ_SANITIZE=address,undefined \
       -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
     cmake --build build-asan -j "$JOBS" >/dev/null &&
-    ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j "$JOBS"; } \
+    ASAN_OPTIONS=detect_leaks=1 bounded ctest --test-dir build-asan --output-on-failure -j "$JOBS"; } \
     || failed+=("sanitizers")
 
   # ThreadSanitizer on the multi-threaded, multi-process stress (the soak program: each

@@ -84,3 +84,44 @@ def watchdog():
     faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True, file=sys.stderr)
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+def _end_leftover_children():
+    """Ends the multiprocessing children a test left running; returns their names.
+
+    A child that a failed test never released (blocked in a pipe or a queue) would keep
+    the interpreter from exiting: multiprocessing joins its children at exit."""
+    import multiprocessing
+
+    leftovers = multiprocessing.active_children()
+    for child in leftovers:
+        child.terminate()
+    for child in leftovers:
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join(5)
+    return [child.name for child in leftovers]
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_children(request):
+    """Every test ends the processes it started: a passing test that leaves one fails."""
+    yield
+    leftovers = _end_leftover_children()
+    report = getattr(request.node, "rep_call", None)
+    if leftovers and report is not None and report.passed:
+        pytest.fail(f"the test left {len(leftovers)} child process(es) running: {leftovers}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item (no_leftover_children reads it)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def pytest_unconfigure(config):
+    """Last net: no child survives the session, so the interpreter can exit."""
+    _end_leftover_children()

@@ -284,90 +284,106 @@ def test_a_member_killed_with_a_backlog_loses_nothing_for_the_others(queue_name)
         assert q.stats().members == 1
 
 
+BIG_TIMER = 20  # seconds; a starved big append fails the test after this
+
+
 def big_appender(name, conn, size):
     q = pysyncq.PySyncQ(name, create=False)
     q.open("big")
     conn.send("registered")
-    q.append("big", "B" * size, block=True, timer=60)
-    conn.send("appended")
+    try:
+        q.append("big", "B" * size, block=True, timer=BIG_TIMER)
+        conn.send("appended")
+    except MemoryError as error:  # starved: the parent reports it
+        conn.send(repr(error))
     conn.recv()
     q.close()
 
 
 def small_appender(name, conn, index):
+    """A stream of small blocking appends, reading after each, until told to stop."""
     q = pysyncq.PySyncQ(name, create=False)
     q.open(f"small{index}")
     conn.send("registered")
     conn.recv()  # go
-    after = False
-    i = 0
-    while not conn.poll(0) or not after:
-        if conn.poll(0):
-            assert conn.recv() == "big waits"
-            after = True  # every append started from now on began after the big one
-        q.append("small", f"{index}:{i}:{'after' if after else 'before'}", block=True,
-                 timer=60)
-        i += 1
+    appended = 0
+    while not conn.poll(0):
+        q.append("small", f"{index}:{appended}", block=True, timer=60)
+        appended += 1
         for _ in q:
             pass
-        if after and i % 20 == 0:
-            break
-    conn.send(i)
-    conn.recv()
+    assert conn.recv() == "stop"
+    conn.send(appended)
     q.close()
 
 
-# Open (issue 13): about 1 run in 4 on a busy 2-core machine, a small append labelled
-# "after" lands before the big one. Whether the test's "the big append waits" signal comes
-# before the big appender takes its ticket, or the engine lets a fitting small append pass
-# a waiting ticket, is not yet known. Kept running (not skipped) so that it is seen.
-@pytest.mark.xfail(strict=False, reason="issue 13: arrival-order race under investigation")
 def test_a_large_message_is_not_starved_by_a_stream_of_small_ones(queue_name):
-    """Blocked appenders get space in arrival order: once the large append waits, no small
-    append started after it is placed before it, however much space the small ones need."""
+    """A large blocking append waits behind a stream of small ones that never pause, on a
+    queue that a slow reader frees one message at a time. Without reservations every
+    freed byte would go to a small append and the large one would wait for ever: the
+    large append's ticket reserves the space it needs, so it gets in while the small
+    ones keep streaming (a later append may still go first, with bytes the large one
+    does not need: docs/design.md, "Blocked appenders")."""
     ctx = mp.get_context("fork")
-    with pysyncq.PySyncQ(queue_name, size=4096, start="fork") as q:
-        q.open("slow-reader", filtself=False)
-        smalls = []
-        for index in range(2):
-            parent_end, child_end = ctx.Pipe()
-            p = ctx.Process(target=small_appender, args=(queue_name, child_end, index))
-            p.start()
-            assert parent_end.poll(30) and parent_end.recv() == "registered"
-            smalls.append((parent_end, p))
-        for parent_end, _ in smalls:
-            parent_end.send("go")
-        # Let the small ones fill the queue: we read only now and then, so they block.
-        wait_for(lambda: all(member(q, f"small{i}").waiting == "space" for i in range(2)),
-                 "both small appenders block")
-        big_end, big_child = ctx.Pipe()
-        big = ctx.Process(target=big_appender, args=(queue_name, big_child, 3000))
-        big.start()
-        assert big_end.poll(30) and big_end.recv() == "registered"
-        order = []
-        wait_for(lambda: member(q, "big").waiting == "space" or big_end.poll(0),
-                 "the big append waits")
-        for parent_end, _ in smalls:
-            parent_end.send("big waits")
-        while not big_end.poll(0) or len([m for m in order if m[1] == "big"]) == 0:
-            m = q.pop(block=True, timer=1)  # the slow reader frees space bit by bit
-            if m is not None:
-                order.append(m)
-        order.extend(q)
-        assert big_end.recv() == "appended"
-        big_at = next(n for n, m in enumerate(order) if m[1] == "big")
-        jumped = [m[2] for m in order[:big_at] if m[2].endswith(":after")]
-        assert not jumped, f"small appends started after the big one went first: {jumped}"
-        big_end.send("done")
-        for parent_end, p in smalls:
-            while True:  # keep reading so that they finish their last appends
-                for _ in q:
-                    pass
-                if parent_end.poll(0.05):
-                    break
-            parent_end.recv()
-            parent_end.send("done")
-            p.join(30)
-            assert p.exitcode == 0
-        big.join(30)
-        assert big.exitcode == 0
+    children = []
+    try:
+        with pysyncq.PySyncQ(queue_name, size=4096, start="fork") as q:
+            q.open("slow-reader", filtself=False)
+            smalls = []
+            for index in range(2):
+                parent_end, child_end = ctx.Pipe()
+                p = ctx.Process(target=small_appender, args=(queue_name, child_end, index),
+                                daemon=True)
+                p.start()
+                children.append(p)
+                assert parent_end.poll(30) and parent_end.recv() == "registered"
+                smalls.append((parent_end, p))
+            for parent_end, _ in smalls:
+                parent_end.send("go")
+            # Reading nothing yet: the small ones fill the queue and block.
+            wait_for(lambda: all(member(q, f"small{i}").waiting == "space" for i in range(2)),
+                     "both small appenders block")
+            big_end, big_child = ctx.Pipe()
+            big = ctx.Process(target=big_appender, args=(queue_name, big_child, 3000),
+                              daemon=True)
+            big.start()
+            children.append(big)
+            assert big_end.poll(30) and big_end.recv() == "registered"
+            wait_for(lambda: member(q, "big").waiting == "space" or big_end.poll(0),
+                     "the big append waits")
+            smalls_before_big = 0
+            big_seen = False
+            give_up = time.monotonic() + BIG_TIMER + 30
+            while not big_seen and time.monotonic() < give_up:
+                # The slow reader frees one message whenever the writers wait for space:
+                # slower than they write, so only a reservation lets free space grow.
+                wait_for(lambda: big_end.poll(0) or all(
+                    member(q, f"small{i}").waiting == "space" for i in range(2)),
+                    "the small appenders wait for space again")
+                m = q.pop(block=True, timer=1)
+                if m is not None:
+                    big_seen = m[1] == "big"
+                    smalls_before_big += m[1] == "small"
+            report = big_end.recv() if big_end.poll(5) else "no answer"
+            assert big_seen and report == "appended", f"the big append starved: {report}"
+            # The stream went on while the big one waited, and goes on after it.
+            big_end.send("done")
+            appended = []
+            for parent_end, p in smalls:
+                parent_end.send("stop")
+                while not parent_end.poll(0.05):
+                    for _ in q:  # keep reading so that their last appends finish
+                        pass
+                appended.append(parent_end.recv())
+                p.join(30)
+                assert p.exitcode == 0
+            big.join(30)
+            assert big.exitcode == 0
+            assert smalls_before_big > 0 and sum(appended) > smalls_before_big, (
+                f"no stream of small appends: {smalls_before_big} before the big one, "
+                f"{appended} in all")
+    finally:
+        for child in children:
+            if child.is_alive():
+                child.kill()
+                child.join(5)

@@ -73,7 +73,7 @@ void ShmQueue::move_to_backlog_if_holding(const Registration &me) {
   const std::uint64_t position = slot.cursor.load(std::memory_order_relaxed);
   // SYNC POINT: publish (acquire; pairs with the appender's store of tail).
   const std::uint64_t tail = header().tail.load(std::memory_order_acquire);
-  if (position == tail || segment_.members.slowest_cursor(tail) != position) {
+  if (!core::holds_back_space(position, tail, segment_.members.slowest_cursor(tail))) {
     return; // nothing unread, or someone else holds the space back
   }
   const Backlog::Moved moved = backlog_.move_from_ring(

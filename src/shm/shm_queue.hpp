@@ -15,6 +15,7 @@
 #pragma once
 
 #include "backend.hpp"
+#include "core/holders.hpp"
 #include "core/layout.hpp"
 #include "platform/robust_mutex.hpp"
 #include "segment.hpp"
@@ -125,8 +126,7 @@ private:
   // --- space accounting ---
 
   std::uint64_t free_bytes(std::uint64_t tail, std::uint64_t head) const noexcept {
-    const std::uint64_t used = tail - head;
-    return used >= capacity() ? 0 : capacity() - used;
+    return core::free_bytes(capacity(), tail, head);
   }
 
   // Under the lock: recomputes and caches the slowest cursor.
@@ -148,7 +148,6 @@ private:
   bool wait_for_space_as(std::uint64_t needed, Deadline deadline, std::uint64_t ticket);
   void release_space(std::uint64_t next, std::uint64_t messages);
   void move_to_backlog_if_holding(const Registration &me);
-  bool reap_due() const noexcept;
 
   // --- errors (waits.cpp) ---
 

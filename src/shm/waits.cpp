@@ -2,7 +2,6 @@
 // ticket), waits for space and for a message, and the errors that end them
 // (src/shm/shm_queue.hpp). Sleeping and waking itself is in sleepers.hpp; who holds back
 // space and whether that is a deadlock is decided by core/holders.hpp.
-#include "core/holders.hpp"
 #include "platform/clock.hpp"
 #include "platform/crash_point.hpp"
 #include "shm/shm_queue.hpp"
@@ -154,15 +153,14 @@ bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::u
       const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
       std::uint64_t head = refresh_head(tail);
       const auto enough = [&] {
-        return free_bytes(tail, head) >= needed + segment_.members.reserved_before(ticket);
+        return core::has_room(segment_.members, capacity(), tail, head, needed, ticket);
       };
-      if (!enough() && reap_due()) {
-        // A dead ticket holder reserves space wherever its cursor is: look at everyone.
-        const bool everyone = segment_.members.has_dead_ticket_holder(alive);
-        if (segment_.members.reap_dead(alive, everyone ? std::nullopt
-                                                       : std::optional<std::uint64_t>(head)) != 0) {
-          head = refresh_head(tail);
-        }
+      if (!enough() &&
+          core::reap_due(
+              header().last_reap_check_ns, platform::monotonic_ns(),
+              static_cast<std::uint64_t>(std::chrono::nanoseconds(kReapInterval).count())) &&
+          core::reap_space_holders(segment_.members, head, alive) != 0) {
+        head = refresh_head(tail);
       }
       if (enough()) {
         ready = true;
@@ -210,17 +208,6 @@ bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::u
       return false;
     }
   }
-}
-
-bool ShmQueue::reap_due() const noexcept {
-  const std::uint64_t now = platform::monotonic_ns();
-  // Relaxed: under the lock; only a rate limit.
-  const std::uint64_t last = header().last_reap_check_ns.load(std::memory_order_relaxed);
-  if (now - last < static_cast<std::uint64_t>(std::chrono::nanoseconds(kReapInterval).count())) {
-    return false;
-  }
-  header().last_reap_check_ns.store(now, std::memory_order_relaxed);
-  return true;
 }
 
 void ShmQueue::throw_deadlock(std::uint64_t needed, std::uint64_t tail, std::uint64_t head,

@@ -38,6 +38,7 @@ TEST(Capacity, a_full_queue_refuses_a_non_blocking_append_with_the_sizes_in_the_
     FAIL() << "append into a full queue succeeded";
   } catch (const QueueFull &error) {
     EXPECT_EQ(error.needed_bytes(), 40U);
+    EXPECT_EQ(queue.footprint("t", std::string(16, 'x')), 40U) << "the queue's own count";
     EXPECT_EQ(error.free_bytes(), 16U);
     EXPECT_EQ(error.capacity_bytes(), 256U);
     EXPECT_NE(std::string(error.what()).find("append needs 40 bytes; 16 of 256 free"),

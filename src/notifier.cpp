@@ -15,11 +15,14 @@ using namespace std::chrono_literals;
 // within this time even while it sleeps in the kernel (about five wake-ups a second
 // while armed; none while disarmed).
 constexpr auto kSlice = 200ms;
+// A helper armed for both a message and space waits for a message this long at a time,
+// then looks at the space once: one twentieth of a slice keeps the look at the space as
+// prompt as a slice-long wait for it, at ten milliseconds per round.
+constexpr auto kMixedSlice = kSlice / 20;
 thread_local bool tls_in_notifier = false;
 } // namespace
 
-Notifier::Notifier(Queue::Impl &impl)
-    : impl_(impl), fork_generation_(platform::fork_generation()) {
+Notifier::Notifier(Queue::Impl &impl) : impl_(impl), fork_generation_(platform::fork_generation()) {
   fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd_ < 0) {
     platform::throw_syscall_error("eventfd", "queue notifier", errno);
@@ -98,7 +101,7 @@ void Notifier::drain() const noexcept {
 bool Notifier::wait_once(bool message, std::uint64_t space_bytes) {
   try {
     if (message && space_bytes != 0) {
-      return impl_.wait_for_message(Deadline::after(kSlice / 20)) ||
+      return impl_.wait_for_message(Deadline::after(kMixedSlice)) ||
              impl_.wait_for_space(space_bytes, Deadline::now());
     }
     return message ? impl_.wait_for_message(Deadline::after(kSlice))

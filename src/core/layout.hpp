@@ -22,11 +22,21 @@ namespace pysyncq::core {
 // tests/unit/magic_doc_test.cpp keeps the two in step.
 inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL;
 inline constexpr std::uint32_t kLayoutVersion = 2; // 2: backlogs and space tickets
+// The cache line of x86-64 and of most arm64 cores: fields that different processes write
+// often live on different lines, so their writes do not contend.
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kRingAlignment = 8; // records start 8-byte aligned
+// The smallest ring: a record's header alone is 16 bytes (core/record.hpp), so a smaller
+// ring would hold only one or two short messages.
 inline constexpr std::uint64_t kMinCapacity = 64;
 inline constexpr std::uint64_t kMaxCapacity = 1ULL << 40; // 1 TiB: offsets stay far from 2^63
+// The largest member limit: 2^16 slots of 128 bytes are an 8 MiB member table, which a
+// create maps in full before the ring.
 inline constexpr std::uint32_t kMaxMembersLimit = 1U << 16;
+// The ring starts at a multiple of this, so payload copies start page-aligned. A fixed
+// number, not the machine's page size: the layout must be the same on every machine
+// that maps the segment. 4 KiB is the page of x86-64 and of most arm64 Linux kernels.
+inline constexpr std::uint64_t kRingStartAlignment = 4096;
 
 // SegmentHeader::state
 enum SegmentState : std::uint32_t {
@@ -45,13 +55,15 @@ enum SlotState : std::uint32_t {
 // MemberSlot::flags
 inline constexpr std::uint32_t kSlotSharedByThreads = 1U << 0;
 
+// Each half is 16 bits: a member's threads never number 65536.
+inline constexpr unsigned kSleeperCountBits = 16;
 inline constexpr std::uint32_t kMessageSleeperUnit = 1U;
-inline constexpr std::uint32_t kSpaceSleeperUnit = 1U << 16;
+inline constexpr std::uint32_t kSpaceSleeperUnit = 1U << kSleeperCountBits;
 constexpr std::uint32_t message_sleepers_of(std::uint32_t waiting) noexcept {
-  return waiting & 0xFFFFU;
+  return waiting & (kSpaceSleeperUnit - 1);
 }
 constexpr std::uint32_t space_sleepers_of(std::uint32_t waiting) noexcept {
-  return waiting >> 16;
+  return waiting >> kSleeperCountBits;
 }
 
 // Every shared atomic must be lock-free and address-free, or it would not work between
@@ -208,7 +220,7 @@ constexpr Geometry make_geometry(std::uint64_t capacity_bytes,
   g.max_members = max_members;
   g.members_offset = sizeof(SegmentHeader);
   g.ring_offset = round_up(g.members_offset + std::uint64_t{max_members} * sizeof(MemberSlot),
-                           4096); // ring on its own page: payload copies start page-aligned
+                           kRingStartAlignment);
   g.segment_bytes = g.ring_offset + capacity_bytes;
   return g;
 }

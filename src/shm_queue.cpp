@@ -15,6 +15,7 @@
 #include "platform/shm.hpp"
 #include "platform/syscall.hpp"
 #include "segment.hpp"
+#include "spin_wait.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -25,10 +26,6 @@
 #include <new>
 #include <thread>
 #include <unistd.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 namespace pysyncq {
 
@@ -47,12 +44,6 @@ constexpr auto kReapInterval = 100ms;
 // Costs an idle waiter one futex call per interval.
 constexpr auto kRecheckInterval = 100ms;
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#endif
-}
-
 bool alive(int pid, std::uint64_t start_time) {
   return platform::is_alive(platform::ProcessIdentity{pid, start_time});
 }
@@ -60,31 +51,6 @@ bool alive(int pid, std::uint64_t start_time) {
 std::string sizes_text(std::uint64_t needed, std::uint64_t free_bytes, std::uint64_t capacity) {
   return "append needs " + std::to_string(needed) + " bytes; " + std::to_string(free_bytes) +
          " of " + std::to_string(capacity) + " free";
-}
-
-Deadline earlier(Deadline a, Deadline b) noexcept {
-  return a.when() <= b.when() ? a : b;
-}
-
-// Spins until `ready()` or `spin` elapses or the deadline passes. Looks at the clock
-// only every 64 rounds: reading it costs about as much as a round.
-template <class Ready>
-bool spin_until(Ready &&ready, std::chrono::nanoseconds spin, Deadline deadline) {
-  if (spin.count() <= 0) {
-    return false;
-  }
-  const Deadline spin_end = earlier(Deadline::after(spin), deadline);
-  for (;;) {
-    for (int round = 0; round < 64; ++round) {
-      if (ready()) {
-        return true;
-      }
-      cpu_relax();
-    }
-    if (spin_end.has_passed()) {
-      return ready();
-    }
-  }
 }
 
 } // namespace
@@ -273,7 +239,11 @@ public:
                  me.slot->cursor.load(std::memory_order_relaxed) ||
              me.slot->backlog_messages.load(std::memory_order_relaxed) != 0;
     };
-    if (has_message() || spin_until(has_message, policy_.spin, deadline)) {
+    if (has_message()) {
+      return true;
+    }
+    SpinWait::Round round(spin_wait_); // learns from this wait when it ends
+    if (round.spin(has_message, policy_, deadline)) {
       return true;
     }
     for (;;) {
@@ -558,7 +528,11 @@ private:
       return header().ticketed_appenders.load(std::memory_order_relaxed) == 0 &&
              free_estimate() >= needed;
     };
-    if (has_space() || spin_until(has_space, policy_.spin, deadline)) {
+    if (has_space()) {
+      return true;
+    }
+    SpinWait::Round round(spin_wait_); // learns from this wait when it ends
+    if (round.spin(has_space, policy_, deadline)) {
       return true;
     }
     for (;;) {
@@ -762,6 +736,8 @@ private:
   }
 
   void wake(std::atomic<std::uint32_t> &word) const noexcept {
+    // Relaxed: a hint for the sleepers' spin learning (SpinWait), no data.
+    header().last_wake_ns.store(platform::monotonic_ns(), std::memory_order_relaxed);
     // Relaxed: the futex word carries no data; sleepers re-check the queue itself.
     word.fetch_add(1, std::memory_order_relaxed);
     platform::futex_wake_all(word);
@@ -839,6 +815,7 @@ private:
   // first; under local_mutex_. Private memory: a fork or another process never sees it.
   std::deque<Message> backlog_;
   std::uint64_t backlog_bytes_ = 0; // their record footprints; at most capacity()
+  SpinWait spin_wait_{*segment_.header}; // after segment_: uses its header
 };
 
 Stats ShmQueue::stats() const {

@@ -14,6 +14,7 @@
 #include "platform/robust_mutex.hpp"
 #include "platform/shm.hpp"
 #include "platform/syscall.hpp"
+#include "platform/system.hpp"
 #include "segment.hpp"
 
 #include <algorithm>
@@ -24,7 +25,6 @@
 #include <mutex>
 #include <new>
 #include <thread>
-#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -808,7 +808,7 @@ private:
     if (registration_.slot != nullptr) {
       return "queue '" + segment_.name + "' was opened by process " +
              std::to_string(registration_.pid) +
-             ", not by this one (" + std::to_string(::getpid()) +
+             ", not by this one (" + std::to_string(platform::current_pid()) +
              "); call open() in this process first";
     }
     return "queue '" + segment_.name + "' is not open in this process; call open() first";

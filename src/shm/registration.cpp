@@ -3,9 +3,9 @@
 #include "core/record.hpp"
 #include "platform/crash_point.hpp"
 #include "platform/liveness.hpp"
+#include "platform/system.hpp"
 #include "shm/shm_queue.hpp"
 
-#include <unistd.h>
 
 namespace pysyncq::shm {
 
@@ -139,7 +139,7 @@ void ShmQueue::require_still_ours(const Registration &me) const {
 std::string ShmQueue::not_open_text() const {
   if (registration_.slot != nullptr) {
     return "queue '" + segment_.name + "' was opened by process " +
-           std::to_string(registration_.pid) + ", not by this one (" + std::to_string(::getpid()) +
+           std::to_string(registration_.pid) + ", not by this one (" + std::to_string(platform::current_pid()) +
            "); call open() in this process first";
   }
   return "queue '" + segment_.name + "' is not open in this process; call open() first";

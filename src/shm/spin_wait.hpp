@@ -1,10 +1,12 @@
 // The spin before a blocked call of the shared-memory backend sleeps (WaitPolicy): a fixed
-// spin, or the adaptive one of core/spin.hpp (a lease from the queue's header and a
-// budget learned by this handle). docs/design.md, "Adaptive waits".
+// spin, or the adaptive one of core/spin.hpp (a lease from the queue's header, a spare
+// CPU, and a budget learned by this handle). Sleeping is sleepers.hpp's job.
+// docs/design.md, "Adaptive waits".
 #pragma once
 
 #include "core/layout.hpp"
 #include "core/spin.hpp"
+#include "deadlines.hpp"
 #include "platform/clock.hpp"
 #include "pysyncq/deadline.hpp"
 
@@ -17,7 +19,11 @@
 #include <immintrin.h>
 #endif
 
-namespace pysyncq {
+namespace pysyncq::shm {
+
+// A spinning waiter looks at the clock only every this many rounds: reading it costs
+// about as much as a round, so the spin overshoots by at most a few per cent.
+inline constexpr int kSpinRoundsPerClockRead = 64;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -25,21 +31,15 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-inline Deadline earlier(Deadline a, Deadline b) noexcept {
-  return a.when() <= b.when() ? a : b;
-}
-
-// Spins until `ready()` or `spin` elapses or the deadline passes. Looks at the clock
-// only every kRoundsPerClockRead rounds: reading it costs about as much as a round.
+// Spins until `ready()` or `spin` elapses or the deadline passes.
 template <class Ready>
 bool spin_until(Ready &&ready, std::chrono::nanoseconds spin, Deadline deadline) {
-  constexpr int kRoundsPerClockRead = 64;
   if (spin.count() <= 0) {
     return false;
   }
   const Deadline spin_end = earlier(Deadline::after(spin), deadline);
   for (;;) {
-    for (int round = 0; round < kRoundsPerClockRead; ++round) {
+    for (int round = 0; round < kSpinRoundsPerClockRead; ++round) {
       if (ready()) {
         return true;
       }
@@ -189,4 +189,4 @@ private:
   std::atomic<std::uint64_t> last_ns_{0};
 };
 
-} // namespace pysyncq
+} // namespace pysyncq::shm

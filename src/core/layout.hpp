@@ -21,7 +21,7 @@ namespace pysyncq::core {
 // Y is historical and part of the format; docs/design.md quotes the same eight bytes, and
 // tests/unit/magic_doc_test.cpp keeps the two in step.
 inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL;
-inline constexpr std::uint32_t kLayoutVersion = 2; // 2: backlogs and space tickets
+inline constexpr std::uint32_t kLayoutVersion = 3; // 2: backlogs and space tickets; 3: spin leases
 // The cache line of x86-64 and of most arm64 cores: fields that different processes write
 // often live on different lines, so their writes do not contend.
 inline constexpr std::size_t kCacheLine = 64;
@@ -33,10 +33,16 @@ inline constexpr std::uint64_t kMaxCapacity = 1ULL << 40; // 1 TiB: offsets stay
 // The largest member limit: 2^16 slots of 128 bytes are an 8 MiB member table, which a
 // create maps in full before the ring.
 inline constexpr std::uint32_t kMaxMembersLimit = 1U << 16;
+// Spin leases in the header (SegmentHeader::spin_leases): one cache line of them. A queue
+// hands out one per CPU beyond the first (core::spin_lease_count), so 8 serve 9 CPUs;
+// past that, more spinners than 8 would only contend for the same line and the lock.
+inline constexpr std::uint32_t kSpinLeaseSlots = 8;
 // The ring starts at a multiple of this, so payload copies start page-aligned. A fixed
-// number, not the machine's page size: the layout must be the same on every machine
-// that maps the segment. 4 KiB is the page of x86-64 and of most arm64 Linux kernels.
-inline constexpr std::uint64_t kRingStartAlignment = 4096;
+// number, not the running machine's page size (platform::page_size()): the layout must
+// not depend on the machine. 4096 is the page of x86-64 and of most arm64 Linux kernels;
+// on a 16 KiB-page machine (Apple silicon) the ring is still 4096-aligned, only not
+// page-aligned.
+inline constexpr std::uint64_t kRingOffsetAlignment = 4096;
 
 // SegmentHeader::state
 enum SegmentState : std::uint32_t {
@@ -90,7 +96,11 @@ struct alignas(kCacheLine) SegmentHeader {
   std::atomic<std::uint32_t> state;
   std::uint32_t reserved0;
 
-  // --- line 1: the queue lock (a process-shared robust pthread mutex lives here) ---
+  // --- line 1: the queue lock, one cache line on every platform ---
+  // What lives here depends on the platform implementation (src/platform/robust_mutex.hpp;
+  // docs/design.md, "The lock line per platform"):
+  //   linux: a process-shared robust pthread_mutex_t (40 bytes on glibc x86-64), the rest
+  //          zero.
   alignas(kCacheLine) std::byte lock_storage[kCacheLine];
 
   // --- line 2: writer side, changed only under the lock ---
@@ -119,13 +129,25 @@ struct alignas(kCacheLine) SegmentHeader {
   alignas(kCacheLine) std::atomic<std::uint32_t> space_futex;
   std::atomic<std::uint32_t> space_sleepers; // changed under the lock
 
-  // --- lines 5-6: reserved for future use, zero ---
-  alignas(kCacheLine) std::byte reserved2[2 * kCacheLine];
+  // --- line 5: spin leases (core::SpinLeases): each word is the CLOCK_MONOTONIC ns at
+  // which its holder stops spinning; 0 or past is free. Relaxed CAS by waiters: a lease
+  // guards no data, it only bounds how many threads spin at once. Not under the lock.
+  alignas(kCacheLine) std::atomic<std::uint64_t> spin_leases[kSpinLeaseSlots];
+
+  // --- line 6: waking ---
+  // CLOCK_MONOTONIC ns of the last wake-up of sleepers (either futex word), stored by the
+  // waker just before it wakes. A sleeper that wakes learns from it when the event it
+  // waited for came, without its own wake-up latency (SpinWait). Relaxed: a hint for
+  // learning only; a stale value just teaches less.
+  alignas(kCacheLine) std::atomic<std::uint64_t> last_wake_ns;
+  std::byte reserved2[kCacheLine - sizeof(std::uint64_t)];
 };
 
 static_assert(offsetof(SegmentHeader, magic) == 0, "magic first, so any reader can check it");
 static_assert(offsetof(SegmentHeader, layout_version) == 8, "version right after magic");
 static_assert(offsetof(SegmentHeader, lock_storage) == 64, "lock on its own line");
+static_assert(sizeof(SegmentHeader::lock_storage) == kCacheLine,
+              "one fixed size of lock storage on every platform");
 static_assert(offsetof(SegmentHeader, tail) == 128, "writer line");
 static_assert(offsetof(SegmentHeader, message_futex) == 192, "futex words apart");
 static_assert(offsetof(SegmentHeader, space_futex) == 256, "futex words apart");
@@ -136,6 +158,9 @@ static_assert(offsetof(SegmentHeader, ticketed_appenders) == 156, "docs/design.m
 static_assert(offsetof(SegmentHeader, last_reap_check_ns) == 176, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, last_space_ticket) == 184, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, space_sleepers) == 260, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, spin_leases) == 320, "docs/design.md table");
+static_assert(sizeof(SegmentHeader::spin_leases) == kCacheLine, "leases fill one line");
+static_assert(offsetof(SegmentHeader, last_wake_ns) == 384, "docs/design.md table");
 static_assert(sizeof(SegmentHeader) == 7 * kCacheLine, "header is 7 cache lines");
 
 // One registration. Line 0 is written by its owner on every pop; line 1 only when the
@@ -220,7 +245,7 @@ constexpr Geometry make_geometry(std::uint64_t capacity_bytes,
   g.max_members = max_members;
   g.members_offset = sizeof(SegmentHeader);
   g.ring_offset = round_up(g.members_offset + std::uint64_t{max_members} * sizeof(MemberSlot),
-                           kRingStartAlignment);
+                           kRingOffsetAlignment);
   g.segment_bytes = g.ring_offset + capacity_bytes;
   return g;
 }

@@ -3,6 +3,7 @@
 #include "core/record.hpp"
 #include "platform/crash_point.hpp"
 #include "platform/liveness.hpp"
+#include "platform/system.hpp"
 #include "shm/shm_queue.hpp"
 
 namespace pysyncq::shm {

@@ -1,11 +1,6 @@
 #include "notifier.hpp"
 
 #include "platform/liveness.hpp"
-#include "platform/syscall.hpp"
-
-#include <cerrno>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 namespace pysyncq {
 
@@ -15,15 +10,14 @@ using namespace std::chrono_literals;
 // within this time even while it sleeps in the kernel (about five wake-ups a second
 // while armed; none while disarmed).
 constexpr auto kSlice = 200ms;
+// While waiting for both a message and space, the message wait takes this share of a
+// slice and the space check none: each wait for space then still ends within a slice.
+constexpr int kSharedSliceDivisor = 20;
 thread_local bool tls_in_notifier = false;
 } // namespace
 
 Notifier::Notifier(Queue::Impl &impl)
     : impl_(impl), fork_generation_(platform::fork_generation()) {
-  fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd_ < 0) {
-    platform::throw_syscall_error("eventfd", "queue notifier", errno);
-  }
   thread_ = std::make_unique<std::thread>([this] { run(); });
 }
 
@@ -36,22 +30,18 @@ Notifier::~Notifier() {
   }
   changed_.notify_all();
   thread_->join();
-  ::close(fd_);
 }
 
 bool Notifier::inherited() const noexcept {
   return fork_generation_ != platform::fork_generation();
 }
 
-void Notifier::abandon() noexcept {
-  ::close(fd_);
-  fd_ = -1;
-}
+void Notifier::abandon() noexcept { wake_.close(); }
 
 bool Queue::Impl::in_notifier_thread() noexcept { return tls_in_notifier; }
 
 void Notifier::arm_for_message() {
-  drain();
+  wake_.drain();
   {
     std::lock_guard lock(mutex_);
     want_message_ = true;
@@ -61,7 +51,7 @@ void Notifier::arm_for_message() {
 }
 
 void Notifier::arm_for_space(std::uint64_t needed_bytes) {
-  drain();
+  wake_.drain();
   {
     std::lock_guard lock(mutex_);
     want_space_bytes_ = needed_bytes == 0 ? 1 : needed_bytes;
@@ -82,23 +72,12 @@ void Notifier::disarm() {
 
 void Notifier::armed_changed() { changed_.notify_all(); }
 
-void Notifier::signal() const noexcept {
-  const std::uint64_t one = 1;
-  // Cannot block (the counter is far from overflow) and cannot fail on a valid eventfd.
-  [[maybe_unused]] const ssize_t written = ::write(fd_, &one, sizeof one);
-}
-
-void Notifier::drain() const noexcept {
-  std::uint64_t count = 0;
-  [[maybe_unused]] const ssize_t got = ::read(fd_, &count, sizeof count); // EAGAIN: empty
-}
-
 // One slice of waiting for what is wanted. Waiting for both at once (one coroutine
 // wants a message, another space) alternates short waits: rare, and still bounded.
 bool Notifier::wait_once(bool message, std::uint64_t space_bytes) {
   try {
     if (message && space_bytes != 0) {
-      return impl_.wait_for_message(Deadline::after(kSlice / 20)) ||
+      return impl_.wait_for_message(Deadline::after(kSlice / kSharedSliceDivisor)) ||
              impl_.wait_for_space(space_bytes, Deadline::now());
     }
     return message ? impl_.wait_for_message(Deadline::after(kSlice))
@@ -132,7 +111,7 @@ void Notifier::run() {
     if (ready && request_ == request) {
       want_message_ = false;
       want_space_bytes_ = 0;
-      signal();
+      wake_.signal();
     }
   }
 }

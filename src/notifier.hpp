@@ -2,7 +2,8 @@
 // readable when the member may have a message, or may have space for an append.
 //
 // One helper thread per handle (not per waiter) does the waiting: while armed it sleeps
-// in the queue's own futex wait, and when the wait ends it writes the eventfd. While
+// in the queue's own futex wait, and when the wait ends it signals the platform's
+// NotifyFd (an eventfd on Linux, a pipe on macOS: platform/notify_fd.hpp). While
 // disarmed it sleeps on a condition variable, so an idle handle costs no CPU and the
 // append/pop hot path is unchanged. A killed writer cannot leave a watcher hung: the
 // helper sleeps in the same bounded waits as a blocking call (docs/design.md, "Event
@@ -10,6 +11,7 @@
 #pragma once
 
 #include "backend.hpp"
+#include "platform/notify_fd.hpp"
 
 #include <condition_variable>
 #include <cstdint>
@@ -26,7 +28,7 @@ public:
   Notifier &operator=(const Notifier &) = delete;
   ~Notifier();
 
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return wake_.fd(); }
 
   /// True in a forked child: the object was copied, its thread was not. Such a
   /// notifier must be abandoned, never destroyed: its condition variable still counts
@@ -48,11 +50,9 @@ private:
   void armed_changed();
   bool wait_once(bool message, std::uint64_t space_bytes);
   void run();
-  void signal() const noexcept;
-  void drain() const noexcept;
 
   Queue::Impl &impl_;
-  int fd_ = -1;
+  platform::NotifyFd wake_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool want_message_ = false;

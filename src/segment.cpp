@@ -4,13 +4,12 @@
 
 #include "platform/futex.hpp"
 #include "platform/robust_mutex.hpp"
-
 #include "platform/syscall.hpp"
+#include "platform/system.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <thread>
-#include <unistd.h>
 
 namespace pysyncq {
 
@@ -101,7 +100,7 @@ core::Geometry validate(const std::string &name, const HeaderSnapshot &header,
 Segment Segment::create(std::string_view name, const CreateOptions &options) {
   std::uint64_t capacity = options.capacity_bytes;
   if (capacity == 0) {
-    capacity = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    capacity = platform::page_size();
   }
   if (capacity < core::kMinCapacity) {
     throw InvalidArgument("capacity of " + std::to_string(capacity) +
@@ -164,10 +163,10 @@ Segment Segment::attach(std::string_view name, const AttachOptions &options) {
   // Before anything is read: a segment someone else owns could be a squatter's, who
   // reads and rewrites every message (docs/failures.md, "A hostile local user").
   const unsigned owner = segment.memory.owner_uid();
-  if (!options.allow_foreign_owner && owner != ::geteuid()) {
+  if (!options.allow_foreign_owner && owner != platform::effective_user_id()) {
     throw ForeignOwner("shared memory " + describe(segment.name) + " belongs to uid " +
                            std::to_string(owner) + ", not to this process's uid " +
-                           std::to_string(::geteuid()) +
+                           std::to_string(platform::effective_user_id()) +
                            "; refused, since its owner can read and rewrite every message "
                            "(allow it with allow_foreign_owner, or syncq --allow-foreign-owner)",
                        owner);

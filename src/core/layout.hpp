@@ -27,6 +27,12 @@ inline constexpr std::uint64_t kRingAlignment = 8; // records start 8-byte align
 inline constexpr std::uint64_t kMinCapacity = 64;
 inline constexpr std::uint64_t kMaxCapacity = 1ULL << 40; // 1 TiB: offsets stay far from 2^63
 inline constexpr std::uint32_t kMaxMembersLimit = 1U << 16;
+// The ring starts at a multiple of this, so payload copies start page-aligned. A fixed
+// number, not the running machine's page size (platform::page_size()): the layout must
+// not depend on the machine. 4096 is the page of x86-64 and of most arm64 Linux kernels;
+// on a 16 KiB-page machine (Apple silicon) the ring is still 4096-aligned, only not
+// page-aligned.
+inline constexpr std::uint64_t kRingOffsetAlignment = 4096;
 
 // SegmentHeader::state
 enum SegmentState : std::uint32_t {
@@ -78,7 +84,11 @@ struct alignas(kCacheLine) SegmentHeader {
   std::atomic<std::uint32_t> state;
   std::uint32_t reserved0;
 
-  // --- line 1: the queue lock (a process-shared robust pthread mutex lives here) ---
+  // --- line 1: the queue lock, one cache line on every platform ---
+  // What lives here depends on the platform implementation (src/platform/robust_mutex.hpp;
+  // docs/design.md, "The lock line per platform"):
+  //   linux: a process-shared robust pthread_mutex_t (40 bytes on glibc x86-64), the rest
+  //          zero.
   alignas(kCacheLine) std::byte lock_storage[kCacheLine];
 
   // --- line 2: writer side, changed only under the lock ---
@@ -114,6 +124,8 @@ struct alignas(kCacheLine) SegmentHeader {
 static_assert(offsetof(SegmentHeader, magic) == 0, "magic first, so any reader can check it");
 static_assert(offsetof(SegmentHeader, layout_version) == 8, "version right after magic");
 static_assert(offsetof(SegmentHeader, lock_storage) == 64, "lock on its own line");
+static_assert(sizeof(SegmentHeader::lock_storage) == kCacheLine,
+              "one fixed size of lock storage on every platform");
 static_assert(offsetof(SegmentHeader, tail) == 128, "writer line");
 static_assert(offsetof(SegmentHeader, message_futex) == 192, "futex words apart");
 static_assert(offsetof(SegmentHeader, space_futex) == 256, "futex words apart");
@@ -208,7 +220,7 @@ constexpr Geometry make_geometry(std::uint64_t capacity_bytes,
   g.max_members = max_members;
   g.members_offset = sizeof(SegmentHeader);
   g.ring_offset = round_up(g.members_offset + std::uint64_t{max_members} * sizeof(MemberSlot),
-                           4096); // ring on its own page: payload copies start page-aligned
+                           kRingOffsetAlignment);
   g.segment_bytes = g.ring_offset + capacity_bytes;
   return g;
 }

@@ -1,5 +1,9 @@
-// Futex waits and wakes on 32-bit words in shared memory. Never the PRIVATE variants:
-// the waiters are in other processes, which map the word at other addresses.
+// Waiting and waking across processes on a 32-bit word in shared memory ("futex" in the
+// general sense: sleep while the word holds a value). Only the shared kinds ever: the
+// waiters are in other processes, which map the word at other addresses.
+//
+// Per OS (chosen by CMake): linux/futex.cpp (futex(2), never the PRIVATE variants);
+// darwin/wait_on_address.cpp (os_sync_wait_on_address or __ulock_wait, SHARED flags).
 #pragma once
 
 #include "pysyncq/deadline.hpp"

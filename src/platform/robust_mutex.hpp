@@ -1,7 +1,11 @@
-// The queue lock: a process-shared, robust pthread mutex placed in the segment.
-// Robust means that when its holder dies, the next locker gets the lock with a note
-// (EOWNERDEAD) instead of waiting for ever; it repairs what the dead holder left, then
-// marks the lock consistent.
+// The queue lock: crash-safe and shared between processes, stored in the segment's lock
+// line (SegmentHeader::lock_storage, one cache line on every OS). Crash-safe means that
+// when its holder dies, the next locker gets the lock with a note (owner_died(), the
+// POSIX EOWNERDEAD) instead of waiting for ever; it repairs what the dead holder left,
+// then marks the lock consistent.
+//
+// Per OS (chosen by CMake): linux/robust_mutex.cpp is a process-shared robust pthread
+// mutex, whose holder's death the kernel reports.
 #pragma once
 
 #include "pysyncq/deadline.hpp"
@@ -10,7 +14,7 @@
 
 namespace pysyncq::platform {
 
-/// Bytes a mutex needs; the layout reserves a cache line.
+/// Bytes the lock needs in lock_storage; the layout reserves a cache line.
 std::size_t robust_mutex_bytes() noexcept;
 
 /// Constructs the mutex in `storage` (creator only, before the segment is published).
@@ -38,8 +42,9 @@ private:
   bool owner_died_ = false;
 };
 
-/// The thread id that the lock word names as the holder now, 0 when it names nobody
-/// (stale on return; the word may have been written by anyone who can write the segment).
+/// The thread (Linux) or process that the lock word names as the holder now, 0 when it
+/// names nobody (stale on return; the word may have been written by anyone who can write
+/// the segment).
 int robust_mutex_holder(const std::byte *storage) noexcept;
 
 } // namespace pysyncq::platform

@@ -1,4 +1,8 @@
-// POSIX shared-memory segments: create, open, map, unlink. No queue logic.
+// Shared-memory segments: create, open, map, unlink, list. No queue logic.
+//
+// Per OS (chosen by CMake): posix/shm.cpp maps segments on Linux and macOS, with what
+// differs in linux/shm.cpp (posix_fallocate, /dev/shm); shm_name.cpp checks names the
+// same way everywhere.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +12,10 @@
 #include <vector>
 
 namespace pysyncq::platform {
+
+/// The longest queue name: NAME_MAX (255) of a /dev/shm file less the leading '/' that
+/// shm_open wants. The same on every OS, so a name that works on one works on all.
+inline constexpr std::size_t kMaxQueueNameBytes = 254;
 
 /// A mapped /dev/shm segment. Move-only; unmaps on destruction (never unlinks).
 class SharedMemory {
@@ -48,7 +56,6 @@ private:
   SharedMemory(std::string name, int fd) noexcept;
   void unmap() noexcept;
 
-
   std::string name_;
   int fd_ = -1;
   std::byte *data_ = nullptr;
@@ -76,7 +83,7 @@ struct ShmEntry {
 std::vector<ShmEntry> list_shm_entries(std::size_t prefix_bytes);
 
 /// Validates a queue name and returns it as shm_open wants it: one leading '/', then
-/// 1..254 bytes with no '/' and no NUL. Throws InvalidArgument otherwise.
+/// 1..kMaxQueueNameBytes bytes with no '/' and no NUL. Throws InvalidArgument otherwise.
 std::string shm_path_for(std::string_view name);
 
 } // namespace pysyncq::platform

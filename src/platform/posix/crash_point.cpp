@@ -11,7 +11,7 @@ void crash_point_reached(const char *name) noexcept {
   // Read each time: tests set the variable in a forked child just before the call.
   const char *target = std::getenv("PYSYNCQ_CRASH_AT");
   if (target != nullptr && std::strcmp(target, name) == 0) {
-    ::kill(::getpid(), SIGKILL);
+    ::kill(::getpid(), SIGKILL); // as a crash would end it: no handler, no cleanup
   }
 }
 

@@ -1,7 +1,10 @@
+// The queue lock on Linux: a process-shared robust pthread mutex in the lock line. The
+// kernel's robust-futex list tells the next locker (EOWNERDEAD) when a holder died.
 #include "platform/robust_mutex.hpp"
 
 #include "platform/syscall.hpp"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -54,15 +57,19 @@ namespace {
 // word says "free, owner died", yet they sleep on it for ever. The kernel rescues this
 // race only for a word of 0, not for an owner-died word. A waiter that wakes on its own
 // now and then sees the free word and takes the lock. A waiter pays one extra futex
-// call per interval.
+// call per interval. 10 ms: the rescue, needed only after a kill at that exact moment,
+// is then still quick, and a waiter's cost (100 calls a second, only while it waits) is
+// invisible beside the holder's work.
 constexpr long kLockRecheckNs = 10'000'000; // 10 ms
+
+constexpr long kNsPerSecond = 1'000'000'000; // timespec's tv_nsec stays below this
 
 timespec clock_after(clockid_t clock, long ns) noexcept {
   timespec now{};
   clock_gettime(clock, &now);
   now.tv_nsec += ns;
-  now.tv_sec += now.tv_nsec / 1'000'000'000;
-  now.tv_nsec %= 1'000'000'000;
+  now.tv_sec += now.tv_nsec / kNsPerSecond;
+  now.tv_nsec %= kNsPerSecond;
   return now;
 }
 
@@ -116,7 +123,7 @@ int robust_mutex_holder(const std::byte *storage) noexcept {
   // glibc keeps the holder's thread id in the lock word of a robust mutex (the kernel's
   // robust-futex protocol: tid, plus the FUTEX_WAITERS and FUTEX_OWNER_DIED bits).
   // Relaxed: a snapshot for a message, ordered with nothing.
-  constexpr std::uint32_t kTidMask = 0x3fffffffU; // FUTEX_TID_MASK
+  constexpr std::uint32_t kTidMask = FUTEX_TID_MASK; // without OWNER_DIED and WAITERS
   auto *mutex = const_cast<pthread_mutex_t *>(
       std::launder(reinterpret_cast<const pthread_mutex_t *>(storage)));
   const auto word = static_cast<std::uint32_t>(

@@ -21,12 +21,16 @@ namespace pysyncq::core {
 // Y is historical and part of the format; docs/design.md quotes the same eight bytes, and
 // tests/unit/magic_doc_test.cpp keeps the two in step.
 inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL;
-inline constexpr std::uint32_t kLayoutVersion = 2; // 2: backlogs and space tickets
+inline constexpr std::uint32_t kLayoutVersion = 3; // 2: backlogs and space tickets; 3: spin leases
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kRingAlignment = 8; // records start 8-byte aligned
 inline constexpr std::uint64_t kMinCapacity = 64;
 inline constexpr std::uint64_t kMaxCapacity = 1ULL << 40; // 1 TiB: offsets stay far from 2^63
 inline constexpr std::uint32_t kMaxMembersLimit = 1U << 16;
+// Spin leases in the header (SegmentHeader::spin_leases): one cache line of them. A queue
+// hands out one per CPU beyond the first (core::spin_lease_count), so 8 serve 9 CPUs;
+// past that, more spinners than 8 would only contend for the same line and the lock.
+inline constexpr std::uint32_t kSpinLeaseSlots = 8;
 // The ring starts at a multiple of this, so payload copies start page-aligned. A fixed
 // number, not the running machine's page size (platform::page_size()): the layout must
 // not depend on the machine. 4096 is the page of x86-64 and of most arm64 Linux kernels;
@@ -117,8 +121,18 @@ struct alignas(kCacheLine) SegmentHeader {
   alignas(kCacheLine) std::atomic<std::uint32_t> space_futex;
   std::atomic<std::uint32_t> space_sleepers; // changed under the lock
 
-  // --- lines 5-6: reserved for future use, zero ---
-  alignas(kCacheLine) std::byte reserved2[2 * kCacheLine];
+  // --- line 5: spin leases (core::SpinLeases): each word is the CLOCK_MONOTONIC ns at
+  // which its holder stops spinning; 0 or past is free. Relaxed CAS by waiters: a lease
+  // guards no data, it only bounds how many threads spin at once. Not under the lock.
+  alignas(kCacheLine) std::atomic<std::uint64_t> spin_leases[kSpinLeaseSlots];
+
+  // --- line 6: waking ---
+  // CLOCK_MONOTONIC ns of the last wake-up of sleepers (either futex word), stored by the
+  // waker just before it wakes. A sleeper that wakes learns from it when the event it
+  // waited for came, without its own wake-up latency (SpinWait). Relaxed: a hint for
+  // learning only; a stale value just teaches less.
+  alignas(kCacheLine) std::atomic<std::uint64_t> last_wake_ns;
+  std::byte reserved2[kCacheLine - sizeof(std::uint64_t)];
 };
 
 static_assert(offsetof(SegmentHeader, magic) == 0, "magic first, so any reader can check it");
@@ -136,6 +150,9 @@ static_assert(offsetof(SegmentHeader, ticketed_appenders) == 156, "docs/design.m
 static_assert(offsetof(SegmentHeader, last_reap_check_ns) == 176, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, last_space_ticket) == 184, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, space_sleepers) == 260, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, spin_leases) == 320, "docs/design.md table");
+static_assert(sizeof(SegmentHeader::spin_leases) == kCacheLine, "leases fill one line");
+static_assert(offsetof(SegmentHeader, last_wake_ns) == 384, "docs/design.md table");
 static_assert(sizeof(SegmentHeader) == 7 * kCacheLine, "header is 7 cache lines");
 
 // One registration. Line 0 is written by its owner on every pop; line 1 only when the

@@ -23,6 +23,7 @@
 #include "shm/fork_safe_mutex.hpp"
 #include "shm/registration.hpp"
 #include "shm/sleepers.hpp"
+#include "shm/spin_wait.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -39,7 +40,7 @@ class ShmQueue final : public Queue::Impl {
 public:
   ShmQueue(Segment segment, std::optional<std::chrono::milliseconds> inspect_lock_timeout)
       : segment_(std::move(segment)), inspect_lock_timeout_(inspect_lock_timeout),
-        sleepers_(*segment_.header) {}
+        sleepers_(*segment_.header), spin_wait_(*segment_.header) {}
   ~ShmQueue() override;
 
   // --- registration (registration.cpp) ---
@@ -167,6 +168,7 @@ private:
   Segment segment_;
   std::optional<std::chrono::milliseconds> inspect_lock_timeout_; // AttachOptions
   Sleepers sleepers_;
+  SpinWait spin_wait_; // how long this handle's waits spin before they sleep
   ForkSafeMutex local_mutex_; // serialises this handle's threads around the cursor
   Registration registration_;
   std::thread::id opening_thread_;

@@ -94,7 +94,11 @@ bool ShmQueue::wait_for_message(Deadline deadline) {
                me.slot->cursor.load(std::memory_order_relaxed) ||
            me.slot->backlog_messages.load(std::memory_order_relaxed) != 0;
   };
-  if (has_message() || spin_until(has_message, policy_.spin, deadline)) {
+  if (has_message()) {
+    return true;
+  }
+  SpinWait::Round round(spin_wait_); // learns from this wait when it ends
+  if (round.spin(has_message, policy_, deadline)) {
     return true;
   }
   for (;;) {
@@ -139,7 +143,11 @@ bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::u
     return header().ticketed_appenders.load(std::memory_order_relaxed) == 0 &&
            free_estimate() >= needed;
   };
-  if (has_space() || spin_until(has_space, policy_.spin, deadline)) {
+  if (has_space()) {
+    return true;
+  }
+  SpinWait::Round round(spin_wait_); // learns from this wait when it ends
+  if (round.spin(has_space, policy_, deadline)) {
     return true;
   }
   for (;;) {

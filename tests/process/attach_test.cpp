@@ -89,7 +89,7 @@ TEST(Attach, a_queue_of_another_layout_version_is_refused_with_both_versions_nam
     (void)Queue::attach(name.name());
     FAIL();
   } catch (const pysyncq::LayoutMismatch &error) {
-    EXPECT_NE(std::string(error.what()).find("layout 2"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("layout " + std::to_string(pysyncq::core::kLayoutVersion)), std::string::npos) << error.what();
   }
 }
 

@@ -9,26 +9,11 @@ std::string json_string(std::string_view text) {
   for_each_code_point(
       text,
       [&](char32_t code_point, std::string_view bytes) {
-        switch (code_point) {
-        case '"':
+        if (code_point == '"') {
           out += "\\\"";
-          return;
-        case '\\':
-          out += "\\\\";
-          return;
-        case '\n':
-          out += "\\n";
-          return;
-        case '\r':
-          out += "\\r";
-          return;
-        case '\t':
-          out += "\\t";
-          return;
-        default:
-          break;
-        }
-        if (is_terminal_control(code_point)) {
+        } else if (const char *escape = backslash_escape(code_point)) {
+          out += escape; // the same four escapes in JSON as on a terminal
+        } else if (is_terminal_control(code_point)) {
           out += hex_digits(code_point, 4, "\\u");
         } else {
           out.append(bytes);

@@ -88,6 +88,21 @@ bool is_terminal_control(char32_t code_point) noexcept {
          (code_point >= 0x2066 && code_point <= 0x2069);
 }
 
+const char *backslash_escape(char32_t code_point) noexcept {
+  switch (code_point) {
+  case '\\':
+    return "\\\\";
+  case '\n':
+    return "\\n";
+  case '\r':
+    return "\\r";
+  case '\t':
+    return "\\t";
+  default:
+    return nullptr;
+  }
+}
+
 std::string hex_digits(std::uint32_t value, int digits, const char *prefix) {
   return hex(value, digits, prefix);
 }
@@ -114,23 +129,9 @@ std::string escape_text(std::string_view text) {
   for_each_code_point(
       text,
       [&](char32_t code_point, std::string_view bytes) {
-        switch (code_point) {
-        case '\\':
-          out += "\\\\";
-          return;
-        case '\n':
-          out += "\\n";
-          return;
-        case '\r':
-          out += "\\r";
-          return;
-        case '\t':
-          out += "\\t";
-          return;
-        default:
-          break;
-        }
-        if (code_point < 0x20 || code_point == 0x7F) {
+        if (const char *escape = backslash_escape(code_point)) {
+          out += escape;
+        } else if (code_point < 0x20 || code_point == 0x7F) {
           out += hex(code_point, 2, "\\x");
         } else if (is_terminal_control(code_point)) {
           out += hex(code_point, 4, "\\u");

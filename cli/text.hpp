@@ -25,6 +25,9 @@ void for_each_code_point(std::string_view text,
 /// C1 controls U+0080..U+009F (U+009B is a CSI on xterm), and the bidi overrides and
 /// isolates U+202A..U+202E, U+2066..U+2069 (which show what follows in another order).
 bool is_terminal_control(char32_t code_point) noexcept;
+/// The backslash escape of \\ \n \r \t ("\\\\", "\\n", ...), or nullptr for any other code
+/// point: the same four in escape_text() and in JSON strings.
+const char *backslash_escape(char32_t code_point) noexcept;
 /// `prefix`, then `value` in `digits` lower-case hex digits: hex_digits(0x1b, 2, "\\x").
 std::string hex_digits(std::uint32_t value, int digits, const char *prefix);
 

@@ -1,4 +1,4 @@
-// The backend interface under the public Queue: shared memory (src/shm_queue.cpp) or
+// The backend interface under the public Queue: shared memory (src/shm/) or
 // NATS JetStream (src/nats/, when built). Queue forwards every call to one of these.
 // What all backends share (screening sets, wait policy, interrupt hook) lives here.
 #pragma once
@@ -66,7 +66,7 @@ protected:
   std::function<void()> interrupt_hook_;
 };
 
-/// Shared-memory backend (src/shm_queue.cpp).
+/// Shared-memory backend (src/shm/).
 std::unique_ptr<Queue::Impl> create_shm_queue(std::string_view name, const CreateOptions &options);
 std::unique_ptr<Queue::Impl> attach_shm_queue(std::string_view name,
                                               const AttachOptions &options);

@@ -1,7 +1,8 @@
 // The bound class pysyncq._pysyncq.Queue: one pysyncq::Queue handle per Python object.
 // pysyncq.PySyncQ (pysyncq/pysyncq.py) subclasses it and adds the guide's pure-Python
 // parts (start methods, pickling, iteration, sets); the hot paths (append, pop) are
-// these methods, called directly.
+// these methods, called directly from CPython by fast_path.cpp, the one file that
+// relies on CPython and pybind11 internals.
 //
 // GIL rules: everything that touches Python objects or the screen sets runs with the
 // GIL, so one instance is safe from many threads (the C++ handle serialises its own
@@ -10,6 +11,7 @@
 #include "queue.hpp"
 
 #include "errors.hpp"
+#include "fast_path.hpp"
 
 #include "pysyncq/queue.hpp"
 
@@ -106,7 +108,7 @@ Deadline earlier(Deadline a, Deadline b) noexcept { return a.when() <= b.when() 
 template <class Wait> bool wait_without_gil(Wait &&wait, Deadline deadline) {
   // Asked each time (with the GIL): after a fork from another thread, that thread is
   // the child's main thread.
-  const bool main_thread = _PyOS_IsMainThread() != 0;
+  const bool main_thread = is_main_thread();
   signals_handled_here = main_thread;
   for (;;) {
     const Deadline slice =
@@ -229,7 +231,7 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
   // The bytes stay valid without the GIL: `type` and `body` keep what they point into,
   // and bytes and str are immutable.
   const Deadline deadline = deadline_from(timer);
-  signals_handled_here = _PyOS_IsMainThread() != 0;
+  signals_handled_here = is_main_thread();
   bool interrupted = false;
   {
     py::gil_scoped_release no_gil;
@@ -419,26 +421,6 @@ py::object QueueObject::sender() const {
 
 namespace {
 
-// The bound type, set once by bind_queue (kept alive by the module).
-PyTypeObject *queue_type = nullptr;
-
-// The C++ object behind `self`, refusing objects of another type and instances whose
-// __init__ never ran (PySyncQ.__new__ alone): pybind11 would hand us a null pointer.
-QueueObject &self_of(PyObject *self) {
-  if (queue_type == nullptr || PyObject_TypeCheck(self, queue_type) == 0) {
-    throw py::type_error("expected a pysyncq queue object");
-  }
-  // pybind11 detail API (stable within Debian's pybind11 2.10): the value pointer of an
-  // instance of one bound class. Far cheaper than a full cast on the hot path.
-  auto *instance = reinterpret_cast<py::detail::instance *>(self);
-  const py::detail::value_and_holder slot = instance->get_value_and_holder();
-  if (slot.value_ptr() == nullptr || !slot.holder_constructed()) {
-    throw py::type_error("this pysyncq queue object was never initialised "
-                         "(its __init__ did not run)");
-  }
-  return *static_cast<QueueObject *>(slot.value_ptr());
-}
-
 // Binds a member function as a method whose self is checked by self_of.
 template <auto Method> struct Checked;
 template <class R, class... A, R (QueueObject::*Method)(A...)> struct Checked<Method> {
@@ -451,115 +433,6 @@ template <class R, class... A, R (QueueObject::*Method)(A...) const> struct Chec
     return (self_of(self.ptr()).*Method)(std::forward<A>(args)...);
   }
 };
-
-// --- append and pop bypass pybind11's dispatcher: it costs more than the queue ---
-
-// Matches vectorcall arguments to `names` (positional first, then keywords); unset
-// entries of `out` keep their defaults. Raises TypeError as Python functions do.
-void parse_arguments(const char *function, PyObject *const *args, Py_ssize_t nargs,
-                     PyObject *kwnames, const char *const *names, PyObject **interned,
-                     PyObject **out, Py_ssize_t count) {
-  if (nargs > count) {
-    throw py::type_error(std::string(function) + "() takes at most " + std::to_string(count) +
-                         " arguments (" + std::to_string(nargs) + " given)");
-  }
-  for (Py_ssize_t index = 0; index < nargs; ++index) {
-    out[index] = args[index];
-  }
-  const Py_ssize_t keywords = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
-  for (Py_ssize_t k = 0; k < keywords; ++k) {
-    PyObject *key = PyTuple_GET_ITEM(kwnames, k);
-    Py_ssize_t match = -1;
-    for (Py_ssize_t index = 0; index < count && match < 0; ++index) {
-      if (key == interned[index] || PyUnicode_CompareWithASCIIString(key, names[index]) == 0) {
-        match = index;
-      }
-    }
-    if (match < 0) {
-      throw py::type_error(std::string(function) + "() got an unexpected keyword argument '" +
-                           py::str(key).cast<std::string>() + "'");
-    }
-    if (match < nargs) {
-      throw py::type_error(std::string(function) + "() got multiple values for argument '" +
-                           names[match] + "'");
-    }
-    out[match] = args[nargs + k];
-  }
-}
-
-PyObject *empty_str = nullptr;
-PyObject *half_second = nullptr;
-constexpr const char *kAppendNames[] = {"msgtype", "msg", "block", "timer"};
-constexpr const char *kPopNames[] = {"block", "timer", "decode"};
-PyObject *append_interned[4] = {};
-PyObject *pop_interned[3] = {};
-
-PyObject *fast_append(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-                      PyObject *kwnames) noexcept {
-  try {
-    PyObject *values[4] = {empty_str, empty_str, Py_False, half_second};
-    parse_arguments("append", args, nargs, kwnames, kAppendNames, append_interned, values, 4);
-    self_of(self).append(values[0], values[1], values[2], values[3]);
-    Py_RETURN_NONE;
-  } catch (...) {
-    set_python_error_from_current();
-    return nullptr;
-  }
-}
-
-PyObject *fast_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-                   PyObject *kwnames) noexcept {
-  try {
-    PyObject *values[3] = {Py_False, half_second, Py_True};
-    parse_arguments("pop", args, nargs, kwnames, kPopNames, pop_interned, values, 3);
-    return self_of(self).pop(values[0], values[1], values[2]).release().ptr();
-  } catch (...) {
-    set_python_error_from_current();
-    return nullptr;
-  }
-}
-
-// The first lines give inspect.signature() the guide's signatures.
-PyMethodDef fast_methods[] = {
-    {"append", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fast_append)),
-     METH_FASTCALL | METH_KEYWORDS,
-     "append($self, /, msgtype='', msg='', block=False, timer=0.5)\n--\n\n"
-     "Appends a message at the tail. str is written as UTF-8, bytes as they are, anything "
-     "else as str(obj).\n\nWhen the queue is too full: raises MemoryError "
-     "(pysyncq.QueueFull, with the sizes) unless block is true; then waits for space, for "
-     "ever if timer is None, else at most timer seconds, and raises MemoryError when that "
-     "expires. A message larger than the whole queue raises at once; so does a wait that "
-     "can never end (pysyncq.Deadlock). Releases the GIL while waiting; Ctrl-C interrupts "
-     "the wait (KeyboardInterrupt) and leaves the queue as it was."},
-    {"pop", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fast_pop)),
-     METH_FASTCALL | METH_KEYWORDS,
-     "pop($self, /, block=False, timer=0.5, decode=True)\n--\n\n"
-     "Returns the next unread message that is not screened, as (sender, type, body): str, "
-     "or bytes with decode=False.\n\nReturns None when there is none; with block true it "
-     "first waits, for ever if timer is None, else at most timer seconds. Screened "
-     "messages are skipped and count as read. A body that is not UTF-8 raises "
-     "UnicodeDecodeError (the message is consumed). Releases the GIL while waiting; "
-     "Ctrl-C interrupts the wait (KeyboardInterrupt) and leaves the queue as it was."},
-};
-
-void add_fast_methods(py::handle type) {
-  empty_str = PyUnicode_InternFromString("");
-  half_second = PyFloat_FromDouble(0.5);
-  for (int index = 0; index < 4; ++index) {
-    append_interned[index] = PyUnicode_InternFromString(kAppendNames[index]);
-  }
-  for (int index = 0; index < 3; ++index) {
-    pop_interned[index] = PyUnicode_InternFromString(kPopNames[index]);
-  }
-  for (PyMethodDef &method : fast_methods) {
-    py::object descriptor = py::reinterpret_steal<py::object>(
-        PyDescr_NewMethod(reinterpret_cast<PyTypeObject *>(type.ptr()), &method));
-    if (!descriptor) {
-      throw py::error_already_set();
-    }
-    type.attr(method.ml_name) = descriptor;
-  }
-}
 
 // The login and TLS keywords of PySyncQ, list_queues and unlink, as one NatsAccess.
 NatsAccess access_of(const std::string &token, const std::string &creds, bool tls,
@@ -588,7 +461,6 @@ Queue(name, create, size, max_members=256, mode=0o600). create=True makes a new 
 there is none, ValueError if the segment is not a compatible queue, PermissionError if
 another user owns it and allow_foreign_owner is False).
 )doc");
-  queue_type = reinterpret_cast<PyTypeObject *>(type.ptr());
   type.def(py::init([](const std::string &name, bool create, std::uint64_t size,
                        std::uint32_t max_members, unsigned mode, int replicas, bool file_storage,
                        double liveness, const std::string &token, const std::string &creds,
@@ -657,7 +529,7 @@ another user owns it and allow_foreign_owner is False).
       .def_property_readonly("_max_members", &Checked<&QueueObject::max_members>::call)
       .def_static("_footprint", &Queue::footprint, py::arg("sender_bytes"), py::arg("type_bytes"),
                   py::arg("body_bytes"));
-  add_fast_methods(type);
+  install_fast_path(type); // append and pop (fast_path.cpp)
 
   // As `syncq ls SERVER` and `syncq rm URL`: a NATS server or queue URL, with the login
   // and TLS keywords of PySyncQ.

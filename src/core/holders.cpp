@@ -16,8 +16,7 @@ HolderVerdict judge_holders(const MemberTable &members, std::uint64_t head, std:
     // bit (a stale zero is covered by the holder's own later check); backlog_full is
     // stored by its owner before the owner's locked look that counted it asleep.
     const bool full = holder.backlog_full.load(std::memory_order_relaxed) != 0;
-    const bool shared =
-        (holder.flags.load(std::memory_order_relaxed) & kSlotSharedByThreads) != 0;
+    const bool shared = (holder.flags.load(std::memory_order_relaxed) & kSlotSharedByThreads) != 0;
     if (index == me) {
       verdict.me_can_move = !full;
       all_blocked = all_blocked && full && !shared;
@@ -35,6 +34,24 @@ HolderVerdict judge_holders(const MemberTable &members, std::uint64_t head, std:
   }
   verdict.deadlock = all_blocked;
   return verdict;
+}
+
+std::uint32_t reap_space_holders(const MemberTable &members, std::uint64_t head,
+                                 const IsAlive &is_alive) {
+  // A dead ticket holder reserves space wherever its cursor is: look at everyone.
+  const bool everyone = members.has_dead_ticket_holder(is_alive);
+  return members.reap_dead(is_alive, everyone ? std::nullopt : std::optional<std::uint64_t>(head));
+}
+
+bool reap_due(std::atomic<std::uint64_t> &last_check_ns, std::uint64_t now_ns,
+              std::uint64_t interval_ns) noexcept {
+  // Relaxed: under the lock; only a rate limit.
+  const std::uint64_t last = last_check_ns.load(std::memory_order_relaxed);
+  if (now_ns - last < interval_ns) {
+    return false;
+  }
+  last_check_ns.store(now_ns, std::memory_order_relaxed);
+  return true;
 }
 
 } // namespace pysyncq::core

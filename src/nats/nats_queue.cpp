@@ -5,7 +5,7 @@
 // does not fit. A member is a durable push consumer that delivers what is appended after
 // it opened into this process's inbox; pop takes the next message from the inbox and acks
 // it. The server drops a member whose subscription has been gone for the liveness. The
-// contracts are ShmQueue's (src/shm_queue.cpp); docs/nats.md lists where they differ.
+// contracts are ShmQueue's (src/shm/); docs/nats.md lists where they differ.
 #include "backend.hpp"
 #include "nats/address.hpp"
 #include "nats/client.hpp"

@@ -1,4 +1,5 @@
-// Attaching by name, and refusing what is not a queue.
+// Shared memory alone: attaching by name, and refusing what is not a queue (EEXIST and
+// ENOENT, which every backend has, are in tests/contract).
 #include "support/processes.hpp"
 
 #include "core/layout.hpp"
@@ -42,27 +43,6 @@ TEST(Attach, an_unrelated_process_attaches_by_name_alone) {
   EXPECT_FALSE(name.exists());
 }
 
-TEST(Attach, attaching_to_a_missing_name_throws_enoent) {
-  try {
-    (void)Queue::attach(unique_name("missing"));
-    FAIL();
-  } catch (const pysyncq::SyscallError &error) {
-    EXPECT_EQ(error.error_number(), ENOENT);
-  }
-}
-
-TEST(Attach, creating_an_existing_name_throws_eexist) {
-  NameGuard name(unique_name("exists"));
-  Queue queue = Queue::create(name.name());
-  try {
-    (void)Queue::create(name.name());
-    FAIL();
-  } catch (const pysyncq::SyscallError &error) {
-    EXPECT_EQ(error.error_number(), EEXIST);
-  }
-  queue.close();
-}
-
 TEST(Attach, a_foreign_segment_is_refused) {
   NameGuard name(unique_name("foreign"));
   write_segment(name.name(), std::string(8192, 'z'));
@@ -77,9 +57,7 @@ TEST(Attach, a_segment_smaller_than_a_header_is_refused) {
 
 TEST(Attach, a_queue_of_another_layout_version_is_refused_with_both_versions_named) {
   NameGuard name(unique_name("version"));
-  {
-    Queue queue = Queue::create(name.name());
-  }
+  { Queue queue = Queue::create(name.name()); }
   const int fd = ::shm_open(("/" + name.name()).c_str(), O_RDWR, 0);
   ASSERT_GE(fd, 0);
   const std::uint32_t other_version = pysyncq::core::kLayoutVersion + 1;
@@ -95,9 +73,7 @@ TEST(Attach, a_queue_of_another_layout_version_is_refused_with_both_versions_nam
 
 TEST(Attach, a_queue_whose_geometry_was_tampered_with_is_refused) {
   NameGuard name(unique_name("geometry"));
-  {
-    Queue queue = Queue::create(name.name());
-  }
+  { Queue queue = Queue::create(name.name()); }
   const int fd = ::shm_open(("/" + name.name()).c_str(), O_RDWR, 0);
   ASSERT_GE(fd, 0);
   const std::uint64_t capacity = 1ULL << 30; // larger than the file

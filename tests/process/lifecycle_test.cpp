@@ -1,4 +1,6 @@
-// Opening, closing, unlinking, member limits, fork and threads.
+// Shared memory alone: unlinking, file modes, member limits, threads sharing a handle,
+// deadlocks among members and races on one name. Opening and closing as every backend
+// does them are in tests/contract.
 #include "support/processes.hpp"
 
 #include <pysyncq/queue.hpp>
@@ -18,33 +20,6 @@ using pysyncq::testing::Child;
 using pysyncq::testing::NameGuard;
 using pysyncq::testing::Pipe;
 using pysyncq::testing::unique_name;
-
-TEST(Lifecycle, the_last_member_to_close_unlinks_the_segment_and_closing_twice_is_harmless) {
-  NameGuard name(unique_name("last"));
-  Queue queue = Queue::create(name.name());
-  queue.open("parent");
-  Pipe registered;
-  Pipe close_now;
-  Child child([&] {
-    Queue mine = Queue::attach(name.name());
-    mine.open("child");
-    registered.send('R');
-    if (!close_now.expect('C')) {
-      return 2;
-    }
-    mine.close();
-    mine.close();
-    return 0;
-  });
-  ASSERT_TRUE(registered.expect('R'));
-  close_now.send('C');
-  EXPECT_EQ(child.wait(), 0);
-  EXPECT_TRUE(name.exists()); // the parent is still registered
-  queue.close();
-  EXPECT_FALSE(name.exists());
-  queue.close();
-  EXPECT_FALSE(queue.is_open());
-}
 
 TEST(Lifecycle, merely_attaching_and_detaching_never_unlinks) {
   NameGuard name(unique_name("attach"));
@@ -101,35 +76,6 @@ TEST(Lifecycle, the_default_member_limit_is_at_least_256) {
   }
 }
 
-TEST(Lifecycle, a_forked_child_must_open_its_own_registration) {
-  NameGuard name(unique_name("fork"));
-  Queue queue = Queue::create(name.name());
-  queue.open("parent");
-  Pipe done;
-  Child child([&] {
-    if (queue.is_open()) {
-      return 2; // the parent's registration must not look like ours
-    }
-    try {
-      queue.append("t", "b");
-      return 3;
-    } catch (const pysyncq::NotOpen &) {
-    }
-    queue.open("child");
-    queue.append("from", "child");
-    queue.close(); // closes only the child's registration
-    return 0;
-  });
-  EXPECT_EQ(child.wait(), 0);
-  auto message = queue.pop();
-  ASSERT_TRUE(message);
-  EXPECT_EQ(message->sender, "child");
-  EXPECT_TRUE(queue.is_open());
-  EXPECT_EQ(queue.stats().members, 1U);
-  queue.close();
-  EXPECT_FALSE(name.exists());
-}
-
 TEST(Lifecycle, threads_sharing_one_handle_pop_each_message_exactly_once) {
   NameGuard name(unique_name("threads"));
   constexpr int kMessages = 20000;
@@ -171,48 +117,6 @@ TEST(Lifecycle, threads_sharing_one_handle_pop_each_message_exactly_once) {
   }
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kMessages));
   EXPECT_EQ(popped.load(), kMessages);
-  queue.close();
-}
-
-// A member that appends and never reads holds its own messages: a blocking append moves
-// them into its backlog (as many as the capacity) and goes on; once that is full too,
-// nothing can free space and it gets Deadlock at once. Its pops then return every message,
-// backlog first, in order.
-TEST(Lifecycle, a_lone_member_blocked_on_its_own_messages_moves_them_to_its_backlog_then_deadlocks) {
-  NameGuard name(unique_name("self-deadlock"));
-  constexpr std::uint64_t kCapacity = 256;
-  Queue queue = Queue::create(name.name(), {.capacity_bytes = kCapacity});
-  queue.open("me");
-  const std::uint64_t each = Queue::footprint(2, 1, 16);
-  std::uint64_t appended = 0;
-  while (queue.try_append("t", std::to_string(appended + 100) + std::string(13, 'x'))) {
-    ++appended;
-  }
-  ASSERT_EQ(appended, kCapacity / each);
-  try {
-    for (;;) {
-      queue.append("t", std::to_string(appended + 100) + std::string(13, 'x'), Deadline::never());
-      ++appended;
-      ASSERT_LE(appended, 2 * kCapacity / each) << "the backlog outgrew the capacity";
-    }
-  } catch (const pysyncq::Deadlock &error) {
-    ASSERT_EQ(error.blocked_pids().size(), 1U);
-    EXPECT_EQ(error.blocked_pids()[0], ::getpid());
-    EXPECT_NE(std::string(error.what()).find("backlog full"), std::string::npos) << error.what();
-  }
-  EXPECT_EQ(appended, 2 * (kCapacity / each)) << "a full ring and a full backlog";
-  const pysyncq::Stats stats = queue.stats();
-  ASSERT_EQ(stats.member_list.size(), 1U);
-  EXPECT_EQ(stats.member_list[0].backlog_messages, kCapacity / each);
-  EXPECT_EQ(stats.member_list[0].backlog_bytes, (kCapacity / each) * each);
-  EXPECT_EQ(stats.member_list[0].unread_messages, appended);
-  for (std::uint64_t i = 0; i < appended; ++i) {
-    const auto message = queue.pop();
-    ASSERT_TRUE(message) << "message " << i << " of " << appended;
-    EXPECT_EQ(message->body, std::to_string(i + 100) + std::string(13, 'x'));
-  }
-  EXPECT_FALSE(queue.pop());
-  EXPECT_EQ(queue.stats().member_list[0].backlog_messages, 0U);
   queue.close();
 }
 

@@ -4,7 +4,7 @@ still hold. Real processes under every start method; a C++ writer among Python o
 
 Each scenario checks: no writer fails, every reader gets every message exactly once,
 every writer gets every message but its own exactly once, and all of them see the
-messages in one total order. PYSYNCQ_TORTURE=1 (make torture) repeats each one 10 times.
+messages in one total order. Each runs ROUNDS times (below).
 """
 
 import multiprocessing as mp
@@ -19,7 +19,9 @@ import pytest
 
 import pysyncq
 
-ROUNDS = 10 if os.environ.get("PYSYNCQ_TORTURE") == "1" else 1
+# Each scenario races writers against readers: one run proves little, so make test runs
+# each one 3 times (about 25 s for the file) and make torture 30 times.
+ROUNDS = 30 if os.environ.get("PYSYNCQ_TORTURE") == "1" else 3
 COUNT = 300  # messages per writer, as in the report that found the deadlock
 FINISH_SECONDS = 60  # bound for a writer or reader to get all it expects (never reached)
 
@@ -162,7 +164,7 @@ def test_a_cpp_writer_among_python_writers_completes_and_so_do_they(queue_name):
                              [line.split()[2] for line in lines if line.startswith("got ")]))
             for p in processes:
                 p.join(FINISH_SECONDS)
-        check_outcomes(outcomes, every_id)
+            check_outcomes(outcomes, every_id)
 
 
 def wait_for(condition, what, seconds=30.0):

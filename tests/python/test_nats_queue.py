@@ -1,162 +1,33 @@
 """The guide on a nats:// queue: PySyncQ("nats://127.0.0.1:PORT/NAME") with everything
 else unchanged, against real nats-server processes that these tests start on 127.0.0.1
 (one server, servers that want a password or a token, and a 3-node cluster whose stream
-leader is killed).
+leader is killed). What every backend does alike is in test_contract.py.
 
 Skipped, with the reason, when nats-server is not installed or the package was built
 without NATS support (libnats-dev missing at build time).
 """
 
-import ctypes
-import json
 import multiprocessing as mp
 import os
 import pathlib
 import secrets
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
-import urllib.request
 
 import pytest
 
 import pysyncq
+from nats_servers import (TIMEOUT, NatsServers, nats_built, predicted_bytes, server_program,
+                          skip_reason)
 from pysyncq import PySyncQ
-
-TIMEOUT = 30.0  # seconds: only a hung test waits this long
-
-
-def _server_program():
-    for candidate in ("/usr/sbin/nats-server", "/usr/bin/nats-server", shutil.which("nats-server")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent():
-    """In the server's child process: SIGKILL when the test process dies."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-class NatsServers:
-    """One nats-server, or a JetStream cluster, on 127.0.0.1 ports the OS picks."""
-
-    def __init__(self, nodes=1, args=(), login="", access=None):
-        """``args``: more nats-server arguments (--user, --auth...); ``login``
-        ("USER:PASSWORD@") and ``access`` (token=...): how the readiness probe logs in."""
-        self.args, self.login, self.access = list(args), login, dict(access or {})
-        self.root = pathlib.Path(tempfile.mkdtemp(prefix="pysyncq-nats-"))
-        self.cluster_ports = [_free_port() for _ in range(nodes)] if nodes > 1 else []
-        self.nodes = [{"name": f"n{i}", "client": -1, "monitor": -1, "proc": None}
-                      for i in range(nodes)]
-        try:
-            for index in range(nodes):
-                self._launch(index)
-            self._wait_for_jetstream(nodes)
-        except BaseException:
-            self.close()
-            raise
-
-    def _launch(self, index):
-        node = self.nodes[index]
-        store = self.root / node["name"]
-        store.mkdir(exist_ok=True)
-        args = [_server_program(), "-a", "127.0.0.1", "-p", str(node["client"]),
-                "-m", str(node["monitor"]), "-js", "-sd", str(store), "-n", node["name"],
-                "--ports_file_dir", str(store)] + self.args
-        if self.cluster_ports:
-            mine = self.cluster_ports[index]
-            routes = ",".join(f"nats://127.0.0.1:{p}" for p in self.cluster_ports if p != mine)
-            args += ["--cluster_name", "pysyncq-test", "--cluster", f"nats://127.0.0.1:{mine}",
-                     "--routes", routes]
-        log = open(self.root / f"{node['name']}.log", "ab")
-        proc = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=_die_with_parent)
-        log.close()
-        node["proc"] = proc
-        ports_file = store / f"nats-server_{proc.pid}.ports"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"nats-server exited at start: see {self.root}")
-            try:
-                ports = json.loads(ports_file.read_text())
-                node["client"] = int(ports["nats"][0].rsplit(":", 1)[1])
-                node["monitor"] = int(ports["monitoring"][0].rsplit(":", 1)[1])
-                return
-            except (OSError, ValueError, KeyError, IndexError):
-                time.sleep(0.025)
-        raise RuntimeError("nats-server wrote no ports file")
-
-    def _wait_for_jetstream(self, replicas):
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                PySyncQ(self.url(f"probe-{secrets.token_hex(4)}", self.login), size=4096,
-                        replicas=replicas, **self.access).close()  # never opened: deleted
-                return
-            except (OSError, RuntimeError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    def url(self, name, login=""):
-        hosts = ",".join(f"127.0.0.1:{n['client']}" for n in self.nodes)
-        return f"nats://{login}{hosts}/{name}"
-
-    def stream_leader(self, name):
-        """Index of the node leading the queue's stream (from the monitoring endpoint)."""
-        for node in self.nodes:
-            if node["proc"] is None or node["proc"].poll() is not None:
-                continue
-            with urllib.request.urlopen(
-                    f"http://127.0.0.1:{node['monitor']}/jsz?streams=true", timeout=5) as reply:
-                info = json.load(reply)
-            for account in info.get("account_details", []):
-                for stream in account.get("stream_detail", []):
-                    if stream["name"] == f"PYSYNCQ_{name}":
-                        leader = stream.get("cluster", {}).get("leader")
-                        return [n["name"] for n in self.nodes].index(leader)
-        raise LookupError(f"no stream for queue {name}")
-
-    def kill(self, index):
-        proc = self.nodes[index]["proc"]
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=TIMEOUT)
-
-    def close(self):
-        for index in range(len(self.nodes)):
-            self.kill(index)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _nats_built():
-    try:
-        PySyncQ("nats://127.0.0.1:1/support-check")
-    except ValueError as error:
-        return "no NATS support" not in str(error)
-    except OSError:
-        return True  # it tried to connect: NATS is built in
-    return True
 
 
 @pytest.fixture(scope="module")
 def nats_server():
     """A nats-server with JetStream for the tests of this module."""
-    if _server_program() is None:
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
-    if not _nats_built():
-        pytest.skip("pysyncq was built without NATS support (apt-get install libnats-dev)")
+    if skip_reason():
+        pytest.skip(skip_reason())
     servers = NatsServers(1)
     yield servers
     servers.close()
@@ -219,27 +90,12 @@ def test_the_guide_example_runs_unchanged_on_a_nats_queue(nats_url, method):
         PySyncQ(nats_url, create=False)  # the last close deleted it
 
 
-# --- capacity, timers, screening, iteration ---
+# --- capacity of a file store (memory storage, timers, screening and iteration are in
+# test_contract.py, for every backend) ---
 
 
-def predicted_bytes(storage, url, sender, mtype, body, size=0):
-    """What nats-server 2.9 charges for one message, padded to the queue's granule, and
-    that granule (see tests/nats/nats_fixture.hpp): the smallest divisor of ``size`` in
-    (overhead, 2 * (overhead + 1)], else overhead + 1."""
-    subject = len("pysyncq.") + len(url.rsplit("/", 1)[1])
-    headers = 10 + (16 + len(sender) + 2) + ((14 + len(mtype) + 2) if mtype else 0) + 35 + 2
-    overhead = 22 + subject + 4 + 8 if storage == "file" else 16 + subject
-    granule = next((g for g in range(overhead + 1, 2 * (overhead + 1) + 1) if size and size % g == 0),
-                   overhead + 1)
-    unpadded = overhead + headers + len(body)
-    pad = -unpadded % granule
-    while 0 < pad < 16:  # the pad header line "Pysyncq-Pad: V\r\n" takes at least 16 bytes
-        pad += granule
-    return unpadded + pad, granule
-
-
-@pytest.mark.parametrize("storage", ["memory", "file"])
-def test_memoryerror_comes_at_the_predicted_count(nats_url, storage):
+def test_memoryerror_comes_at_the_predicted_count_of_a_file_store(nats_url):
+    storage = "file"
     each, granule = predicted_bytes(storage, nats_url, "w", "t", "b" * 100)
     size = 10 * each + (each // 2) // granule * granule
     q = PySyncQ(nats_url, size=size, storage=storage)
@@ -401,55 +257,6 @@ def test_list_queues_and_unlink_take_a_nats_server_as_syncq_does(nats_server, na
     del q
 
 
-def test_a_blocked_append_waits_its_timer_then_for_a_reader(nats_url):
-    q = PySyncQ(nats_url, size=4096)
-    q.open("w")
-    other = PySyncQ(nats_url, create=False)  # a second member, in this process
-    other.open("other")
-    with pytest.raises(MemoryError):
-        while True:
-            q.append("t", "b" * 300)
-    assert list(q) == []  # its own messages are screened: read and freed for q
-    start = time.monotonic()
-    with pytest.raises(MemoryError) as caught:
-        q.append("t", "b" * 300, block=True, timer=0.3)
-    assert not isinstance(caught.value, pysyncq.Deadlock)
-    assert 0.3 <= time.monotonic() - start < 10
-    assert other.pop(block=True, timer=5) == ("w", "t", "b" * 300)
-    q.append("t", "b" * 300, block=True, timer=10)
-    other.close()
-    q.close()
-
-
-def test_a_blocking_pop_waits_its_timer_and_iteration_ends_when_empty(nats_url):
-    q = PySyncQ(nats_url, size=1 << 16)
-    q.open("me", filtself=False)
-    start = time.monotonic()
-    assert q.pop(block=True, timer=0.3) is None
-    assert 0.3 <= time.monotonic() - start < 10
-    for body in ("a", "b", "c"):
-        q.append("t", body)
-    assert [m[2] for m in q(block=True, timer=0.5)] == ["a", "b", "c"]
-    assert list(q) == []
-    q.append(b"t", b"\xff\x00")
-    assert q.pop(block=True, timer=5, decode=False) == (b"me", b"t", b"\xff\x00")
-    q.close()
-
-
-def test_screening_skips_own_messages_and_chosen_types(nats_url):
-    q = PySyncQ(nats_url, size=1 << 16)
-    q.open("me")  # filtself: screens "me"
-    assert "me" in q.scrnsend
-    q.append("t", "mine")
-    assert q.pop(block=True, timer=0.5) is None
-    q.scrnsend.discard("me")
-    q.scrntype.add("noise")
-    q.append("noise", "x")
-    q.append("t", "kept")
-    assert q.pop(block=True, timer=5) == ("me", "t", "kept")
-    q.close()
-
-
 def test_keyword_arguments_are_checked(nats_url):
     with pytest.raises(ValueError):
         PySyncQ(nats_url, storage="disk")
@@ -501,7 +308,7 @@ def test_a_killed_member_is_dropped_within_its_liveness(nats_url):
 @pytest.fixture
 def login_server(request):
     """A nats-server that wants a user and password (param "user") or a token ("token")."""
-    if _server_program() is None or not _nats_built():
+    if server_program() is None or not nats_built():
         pytest.skip("nats-server or NATS support missing")
     if request.param == "user":
         servers = NatsServers(1, ["--user", "alice", "--pass", "s3cret"], login="alice:s3cret@")
@@ -542,7 +349,7 @@ def test_a_login_reaches_spawned_children_and_is_never_shown(login_server):
 
 def test_a_credentials_file_logs_in_to_an_operator_mode_server_and_reaches_children(tmp_path):
     """tests/nats/credentials.py makes an operator, accounts and a user (as nsc would)."""
-    if _server_program() is None or not _nats_built():
+    if server_program() is None or not nats_built():
         pytest.skip("nats-server or NATS support missing")
     script = pathlib.Path(__file__).resolve().parents[1] / "nats" / "credentials.py"
     made = subprocess.run(["/usr/bin/python3", str(script), str(tmp_path)],
@@ -647,10 +454,8 @@ def counting_reader(q, ready, count, results):
 
 
 def test_the_guide_example_survives_a_killed_stream_leader_with_replicas_3():
-    if _server_program() is None:
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
-    if not _nats_built():
-        pytest.skip("pysyncq was built without NATS support (apt-get install libnats-dev)")
+    if skip_reason():
+        pytest.skip(skip_reason())
     servers = NatsServers(3)
     try:
         name = f"py-leader-{secrets.token_hex(4)}"

@@ -1,5 +1,7 @@
-"""The guide's PySyncQ API in one process: defaults, conversions, screening, iteration,
-timers, closing, and the extras (stats, repr, context manager, threads)."""
+"""The guide's PySyncQ API in one process, on shared memory: defaults, conversions, the
+screen sets, closing, and the extras (stats, repr, context manager, threads). Timers,
+iteration, screening, capacity and the last close, which every backend keeps alike,
+are in test_contract.py."""
 
 import inspect
 import os
@@ -137,17 +139,6 @@ def test_bad_start_raises_value_error(queue_name, start, shm_exists):
     assert not shm_exists(queue_name)
 
 
-def test_create_on_existing_name_raises_file_exists(queue_name):
-    with make(queue_name):
-        with pytest.raises(FileExistsError):
-            make(queue_name)
-
-
-def test_attach_to_missing_name_raises_file_not_found(queue_name):
-    with pytest.raises(FileNotFoundError):
-        pysyncq.PySyncQ(queue_name, create=False)
-
-
 @pytest.mark.parametrize("size", [-1, 0, -4096])
 def test_non_positive_size_raises_value_error(queue_name, size, shm_exists):
     with pytest.raises(ValueError):
@@ -204,34 +195,11 @@ def test_undecodable_message_raises_and_is_consumed(q):
     assert q.pop() == ("self", "t", "next")
 
 
-def test_filtself_screens_own_messages_by_default(queue_name):
-    with make(queue_name) as queue:
-        queue.open("me")
-        assert "me" in queue.scrnsend and b"me" in queue.scrnsend
-        queue.append("t", "b")
-        assert queue.pop() is None
-        queue.scrnsend.remove("me")
-        queue.append("t", "b")
-        assert queue.pop() == ("me", "t", "b")
-
-
 def test_default_sender_is_the_pid(queue_name):
     with make(queue_name) as queue:
         queue.open()
         assert queue.sender == str(os.getpid())
         assert str(os.getpid()).encode() in queue.scrnsend
-
-
-def test_screening_by_type_and_sender(q):
-    q.scrntype.add("noise")
-    q.append("noise", "1")
-    q.append("signal", "2")
-    assert q.pop() == ("self", "signal", "2")
-    q.scrntype.discard(b"noise")
-    q.scrnsend.add("self")
-    q.append("noise", "3")
-    assert q.pop() is None
-    assert q.stats().queued_messages == 0  # screened messages count as read
 
 
 def test_screen_sets_behave_as_sets(q):
@@ -249,62 +217,6 @@ def test_screen_sets_behave_as_sets(q):
     q.scrntype = ["x", "y"]
     assert q.scrntype == {b"x", b"y"}
     assert "ScreenSet(" in repr(q.scrntype)
-
-
-def test_iteration_pops_until_none_and_runs_else(q):
-    for i in range(5):
-        q.append("n", str(i))
-    seen = []
-    for m in q:
-        seen.append(m[2])
-    else:
-        ended = True
-    assert seen == ["0", "1", "2", "3", "4"] and ended
-    assert q.pop() is None
-
-
-def test_call_gives_an_iterator_with_pops_arguments(q):
-    q.append("n", "x")
-    assert list(q(block=True, timer=0.123, decode=False)) == [(b"self", b"n", b"x")]
-
-
-def test_pop_block_with_timer_returns_none_on_expiry(q):
-    assert q.pop(block=True, timer=0.05) is None
-    assert q.pop(block=True, timer=0) is None
-    assert q.pop(block=True, timer=-1) is None
-
-
-def test_full_queue_raises_memory_error_with_sizes(q):
-    with pytest.raises(MemoryError) as info:
-        for _ in range(10000):
-            q.append("fill", "x" * 100)
-    assert isinstance(info.value, pysyncq.QueueFull)
-    assert "needs" in str(info.value) and str(q.size) in str(info.value)
-    assert info.value.capacity_bytes == q.size and info.value.needed_bytes > 100
-
-
-def test_message_larger_than_queue_raises_at_once_even_when_blocking_forever(q):
-    with pytest.raises(MemoryError, match="can never fit"):
-        q.append("big", "x" * (q.size + 1))
-    with pytest.raises(MemoryError, match="can never fit"):
-        q.append("big", "x" * (q.size + 1), block=True, timer=None)
-
-
-def test_blocked_append_with_timer_raises_memory_error_on_expiry(queue_name):
-    with make(queue_name, size=256) as writer, \
-            pysyncq.PySyncQ(queue_name, create=False) as lagger:
-        writer.open("w")
-        lagger.open("lag")  # a second member that never reads holds the space
-        with pytest.raises(MemoryError):
-            for _ in range(100):
-                writer.append("fill", "x" * 40, block=True, timer=0.05)
-
-
-def test_blocking_append_alone_on_a_full_queue_is_a_deadlock(q):
-    with pytest.raises(pysyncq.Deadlock) as info:
-        for _ in range(10000):
-            q.append("fill", "x" * 100, block=True, timer=None)
-    assert isinstance(info.value, MemoryError) and os.getpid() in info.value.blocked_pids
 
 
 def test_wrap_around_keeps_every_byte(q):
@@ -343,15 +255,6 @@ def test_open_twice_raises_value_error(q):
         q.open()
 
 
-def test_close_is_idempotent_and_unlinks_the_last(queue_name, shm_exists):
-    queue = make(queue_name)
-    queue.open()
-    queue.close()
-    queue.close()
-    assert not shm_exists(queue_name)
-    assert queue.closed and queue.sender is None
-
-
 def test_closed_queue_raises_value_error(queue_name):
     queue = make(queue_name)
     queue.open()
@@ -364,32 +267,6 @@ def test_closed_queue_raises_value_error(queue_name):
 def test_close_without_open_unlinks_when_no_member_remains(queue_name, shm_exists):
     make(queue_name).close()
     assert not shm_exists(queue_name)
-
-
-def test_close_of_one_member_keeps_the_queue_for_the_others(queue_name, shm_exists):
-    with make(queue_name) as a:
-        a.open("a")
-        b = pysyncq.PySyncQ(queue_name, create=False)
-        b.open("b")
-        b.append("t", "from b")
-        b.close()
-        assert shm_exists(queue_name)
-        assert a.pop() == ("b", "t", "from b")
-    assert not shm_exists(queue_name)
-
-
-def test_close_frees_what_the_closing_member_had_not_read(queue_name):
-    with make(queue_name) as writer:
-        writer.open("w")
-        reader = pysyncq.PySyncQ(queue_name, create=False)
-        reader.open("r")
-        for _ in range(5):
-            writer.append("t", "x" * 100)
-        for _ in writer:  # the writer's own messages are screened: this marks them read
-            pass
-        assert writer.stats().used_bytes > 0  # held back by the reader alone
-        reader.close()
-        assert writer.stats().used_bytes == 0
 
 
 def test_context_manager_closes(queue_name, shm_exists):

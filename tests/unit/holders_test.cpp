@@ -159,5 +159,66 @@ TEST(Tickets, ADeadTicketHolderIsFound) {
   EXPECT_TRUE(t.members.has_dead_ticket_holder([](int pid, std::uint64_t) { return pid != 1; }));
 }
 
+TEST(Space, FreeBytesIsTheCapacityLessWhatTheSlowestCursorHasNotRead) {
+  EXPECT_EQ(free_bytes(kCapacity, 300, 100), kCapacity - 200);
+  EXPECT_EQ(free_bytes(kCapacity, 100, 100), kCapacity);
+  EXPECT_EQ(free_bytes(kCapacity, 100 + kCapacity, 100), 0U);
+  EXPECT_EQ(free_bytes(kCapacity, 100 + 2 * kCapacity, 100), 0U) << "corrupt: never wraps";
+}
+
+TEST(Space, AnAppendFitsOnlyInTheSpaceEarlierTicketsDoNotNeed) {
+  Table t;
+  const std::uint32_t a = t.join(1, 0);
+  const std::uint32_t b = t.join(2, 0);
+  // 1024 bytes free; a waits first for 600.
+  const std::uint64_t ta = t.members.take_ticket(a, 600);
+  const std::uint64_t tb = t.members.take_ticket(b, 400);
+  EXPECT_TRUE(has_room(t.members, kCapacity, 0, 0, 600, ta)) << "first in line takes all";
+  EXPECT_TRUE(has_room(t.members, kCapacity, 0, 0, 424, tb));
+  EXPECT_FALSE(has_room(t.members, kCapacity, 0, 0, 425, tb));
+  EXPECT_TRUE(has_room(t.members, kCapacity, 0, 0, 24, 0)) << "no ticket yields to both";
+  EXPECT_FALSE(has_room(t.members, kCapacity, 0, 0, 25, 0));
+}
+
+TEST(Space, OnlyTheSlowestMemberWithUnreadMessagesHoldsBackSpace) {
+  EXPECT_TRUE(holds_back_space(100, 300, 100));
+  EXPECT_FALSE(holds_back_space(300, 300, 300)) << "nothing unread";
+  EXPECT_FALSE(holds_back_space(200, 300, 100)) << "someone slower holds it";
+}
+
+TEST(Space, ABlockedAppendReapsTheDeadAtTheSlowestCursorOnly) {
+  Table t;
+  const std::uint32_t dead_at_head = t.join(2, 100);
+  const std::uint32_t dead_ahead = t.join(3, 200);
+  t.join(1, 100);
+  const IsAlive only_1 = [](int pid, std::uint64_t) { return pid == 1; };
+  EXPECT_EQ(reap_space_holders(t.members, 100, only_1), 1U);
+  EXPECT_NE(t.members.slot(dead_at_head).state.load(), kSlotActive);
+  EXPECT_EQ(t.members.slot(dead_ahead).state.load(), kSlotActive) << "holds back nothing";
+}
+
+TEST(Space, ADeadTicketHolderMakesABlockedAppendReapEveryDeadMember) {
+  Table t;
+  const std::uint32_t dead_at_head = t.join(2, 100);
+  const std::uint32_t dead_ahead = t.join(3, 200);
+  t.join(1, 100);
+  t.members.take_ticket(dead_ahead, 10); // its reservation holds back space anywhere
+  const IsAlive only_1 = [](int pid, std::uint64_t) { return pid == 1; };
+  EXPECT_EQ(reap_space_holders(t.members, 100, only_1), 2U);
+  EXPECT_NE(t.members.slot(dead_at_head).state.load(), kSlotActive);
+  EXPECT_NE(t.members.slot(dead_ahead).state.load(), kSlotActive);
+  EXPECT_EQ(t.members.reserved_before(0), 0U) << "its ticket went with it";
+}
+
+TEST(Space, ReapingIsDueAtMostOncePerInterval) {
+  std::atomic<std::uint64_t> last{0};
+  constexpr std::uint64_t kInterval = 100;
+  EXPECT_TRUE(reap_due(last, 1000, kInterval));
+  EXPECT_EQ(last.load(), 1000U);
+  EXPECT_FALSE(reap_due(last, 1099, kInterval));
+  EXPECT_EQ(last.load(), 1000U) << "a no leaves the last check alone";
+  EXPECT_TRUE(reap_due(last, 1100, kInterval));
+}
+
 } // namespace
 } // namespace pysyncq::core

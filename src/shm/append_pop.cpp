@@ -1,0 +1,116 @@
+// ShmQueue: the non-blocking append and pop, the hot path (src/shm/shm_queue.hpp).
+// Neither makes a syscall unless someone sleeps; docs/design.md, "Memory ordering: the
+// sync points", pairs each release here with its acquire.
+#include "core/record.hpp"
+#include "platform/crash_point.hpp"
+#include "shm/shm_queue.hpp"
+
+namespace pysyncq::shm {
+
+std::uint64_t ShmQueue::footprint_checked(std::string_view type, std::string_view body) const {
+  if (type.size() > core::kMaxFieldBytes) {
+    throw InvalidArgument("message type of " + std::to_string(type.size()) +
+                          " bytes is too long; at most " + std::to_string(core::kMaxFieldBytes));
+  }
+  return core::record_bytes(sender_.size(), type.size(), body.size());
+}
+
+// Appends if the message fits in the space that appends waiting since before `ticket`
+// do not need (kNoTicket: before every ticket). A ticket that is used is given back.
+bool ShmQueue::try_append_as(std::string_view type, std::string_view body, std::uint64_t ticket) {
+  const std::uint64_t needed = footprint_checked(type, body);
+  std::lock_guard local(local_mutex());
+  require_open();
+  bool appended = false;
+  bool wake_readers = false;
+  with_lock([&] {
+    // Relaxed: tail and the cached head change only under the lock we hold.
+    const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
+    std::uint64_t head = header().head.load(std::memory_order_relaxed);
+    // O(1) unless some append waits (MemberTable::reserved_before).
+    const std::uint64_t wanted = needed + segment_.members.reserved_before(ticket);
+    if (free_bytes(tail, head) < wanted) {
+      head = refresh_head(tail);
+      if (free_bytes(tail, head) < wanted) {
+        return;
+      }
+    }
+    PYSYNCQ_CRASH_POINT("append.before_copy");
+    core::write_record(segment_.ring, tail, sender_, type, body);
+    PYSYNCQ_CRASH_POINT("append.after_copy");
+    // SYNC POINT: publish (seq_cst store; readers acquire-load tail). seq_cst also
+    // orders it before the load of message_sleepers below for sleepers that check
+    // tail without our lock (a spinning reader needs no wake, a sleeping one was
+    // counted under the lock, so either way it sees the message or gets woken).
+    header().tail.store(tail + needed, std::memory_order_seq_cst);
+    PYSYNCQ_CRASH_POINT("append.after_publish");
+    segment_.members.return_ticket(registration_.index, ticket);
+    wake_readers = sleepers_.message_sleepers_announced();
+    appended = true;
+  });
+  PYSYNCQ_CRASH_POINT("append.before_wake"); // published and unlocked, nobody woken yet
+  if (wake_readers) {
+    sleepers_.wake(WaitFor::kMessage);
+  }
+  return appended;
+}
+
+bool ShmQueue::try_pop_visit(const std::function<void(const MessageView &)> &visit) {
+  std::lock_guard local(local_mutex());
+  require_open();
+  // The backlog holds what this registration read out of the ring while blocked
+  // appending: it comes before everything still in the ring.
+  while (!backlog_.empty()) {
+    const Message &oldest = backlog_.oldest();
+    if (!screened(oldest.sender, oldest.type)) { // screens added since the move apply too
+      visit(MessageView{oldest.sender, oldest.type, oldest.body}); // may throw: stays
+      backlog_.drop_oldest(*registration_.slot);
+      return true;
+    }
+    backlog_.drop_oldest(*registration_.slot);
+  }
+  // Relaxed: only this handle writes its cursor, under local_mutex_.
+  std::uint64_t position = registration_.slot->cursor.load(std::memory_order_relaxed);
+  // SYNC POINT: publish (acquire; pairs with the appender's store of tail).
+  const std::uint64_t tail = header().tail.load(std::memory_order_acquire);
+  std::uint64_t skipped = 0;
+  while (position != tail) {
+    if (tail < position) {
+      throw NotAQueue("corrupt queue '" + segment_.name + "': read position " +
+                      std::to_string(position) + " is past the tail " + std::to_string(tail));
+    }
+    const core::RecordExtent extent =
+        core::read_record_header(segment_.ring, position, tail - position);
+    const core::FieldPositions fields = core::field_positions(position, extent.header);
+    const std::uint64_t next = position + extent.total_bytes;
+    MessageView view;
+    view.sender = segment_.ring.view(fields.sender, extent.header.sender_bytes, scratch_);
+    view.type = segment_.ring.view(fields.type, extent.header.type_bytes, scratch_);
+    if (screened(view.sender, view.type)) {
+      position = next;
+      ++skipped;
+      continue;
+    }
+    view.body = segment_.ring.view(fields.body, extent.header.body_bytes, scratch_);
+    visit(view); // may throw: then this message stays unread
+    PYSYNCQ_CRASH_POINT("pop.before_advance");
+    release_space(next, skipped + 1);
+    return true;
+  }
+  if (skipped != 0) {
+    release_space(position, skipped);
+  }
+  return false;
+}
+
+// After a pop: moves our cursor to `next` and wakes appenders waiting for space.
+void ShmQueue::release_space(std::uint64_t next, std::uint64_t messages) {
+  core::MemberSlot &slot = *registration_.slot;
+  slot.messages_read.fetch_add(messages, std::memory_order_relaxed); // stats only
+  // SYNC POINT: consumed (seq_cst store; appenders acquire-load cursors). seq_cst
+  // orders it before our load of space_sleepers (Dekker with Sleepers::announce()).
+  slot.cursor.store(next, std::memory_order_seq_cst);
+  sleepers_.wake_space_sleepers();
+}
+
+} // namespace pysyncq::shm

@@ -83,16 +83,19 @@ torture: build
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
-# clang-tidy (.clang-tidy) on the sources of src/ and cli/ that this build compiles (an
-# optional backend that is not configured has no compile command), one process per core;
-# cppcheck (.cppcheck-suppressions, each with its reason) on src/ and cli/.
+# clang-tidy (.clang-tidy) on the sources of src/, cli/ and python/src/ that this build
+# compiles (an optional backend or the Python binding, when not configured, has no compile
+# command), one process per core; cppcheck (.cppcheck-suppressions, each with its reason)
+# on the same folders.
+LINT_DIRS := src cli python/src
 lint: configure
-	@files=$$(git ls-files 'src/*.cpp' 'cli/*.cpp' | while read -r f; do \
+	@files=$$(git ls-files $(foreach d,$(LINT_DIRS),'$(d)/*.cpp') | while read -r f; do \
 	  grep -q "\"file\": \"$$(pwd)/$$f\"" $(BUILD)/compile_commands.json && echo $$f; done); \
 	echo "clang-tidy on $$(echo $$files | wc -w) files"; \
 	echo $$files | xargs -n 1 -P $(JOBS) clang-tidy -p $(BUILD) --quiet
 	cppcheck --quiet --error-exitcode=1 --std=c++20 --enable=warning,performance,portability \
-	  --inline-suppr --suppressions-list=.cppcheck-suppressions -Iinclude -Isrc -Icli src cli
+	  --inline-suppr --suppressions-list=.cppcheck-suppressions -Iinclude -Isrc -Icli -Ipython/src \
+	  $(LINT_DIRS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(TSAN) $(PORTABLE)

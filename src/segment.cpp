@@ -1,4 +1,5 @@
 #include "segment.hpp"
+#include "backend.hpp"
 
 #include "platform/crash_point.hpp"
 
@@ -17,6 +18,17 @@ namespace pysyncq {
 namespace {
 
 using namespace std::chrono_literals;
+
+// The permission bits a queue's mode may have (rwx for owner, group and others); no
+// set-id or sticky bits, which mean nothing for shared memory.
+constexpr unsigned kPermissionBits = 0777;
+// The size of pthread_mutex_t on glibc for 64-bit targets, the smallest lock slot the
+// layout may have; robust_mutex_bytes() checks the real size at run time too.
+constexpr std::size_t kMinMutexBytes = 40;
+// How often an attacher looks again at a segment whose creator has not sized it yet: a
+// creator takes microseconds between its two system calls, so a millisecond wastes
+// little and does not spin.
+constexpr auto kCreatorPoll = 1ms;
 
 // Binds the header, member table and ring from `geometry`, this process's validated
 // copy: never from the header again, which may have changed since it was validated.
@@ -119,7 +131,7 @@ core::Geometry validate(const std::string &name, const HeaderSnapshot &header,
 Segment Segment::create(std::string_view name, const CreateOptions &options) {
   std::uint64_t capacity = options.capacity_bytes;
   if (capacity == 0) {
-    capacity = platform::page_size();
+    capacity = Queue::Impl::default_capacity_bytes();
   }
   if (capacity < core::kMinCapacity) {
     throw InvalidArgument("capacity of " + std::to_string(capacity) +
@@ -136,10 +148,11 @@ Segment Segment::create(std::string_view name, const CreateOptions &options) {
     throw InvalidArgument("member limit " + std::to_string(options.max_members) +
                           " is out of range 1.." + std::to_string(core::kMaxMembersLimit));
   }
-  if (options.mode > 0777) {
+  if (options.mode > kPermissionBits) {
     throw InvalidArgument("mode " + std::to_string(options.mode) + " is not a permission mask");
   }
-  static_assert(sizeof(core::SegmentHeader::lock_storage) >= 40, "room for pthread_mutex_t");
+  static_assert(sizeof(core::SegmentHeader::lock_storage) >= kMinMutexBytes,
+                "room for pthread_mutex_t");
   if (platform::robust_mutex_bytes() > sizeof(core::SegmentHeader::lock_storage)) {
     throw Error("the platform's lock does not fit the layout's lock line");
   }
@@ -199,7 +212,7 @@ Segment Segment::attach(std::string_view name, const AttachOptions &options) {
   // (still being created: wait) or complete.
   std::uint64_t file_bytes = segment.memory.current_size();
   while (file_bytes == 0 && !deadline.has_passed()) {
-    std::this_thread::sleep_for(1ms); // only while a creator is between two system calls
+    std::this_thread::sleep_for(kCreatorPoll); // only while a creator is between two calls
     file_bytes = segment.memory.current_size();
   }
   if (file_bytes < sizeof(core::SegmentHeader)) {

@@ -29,15 +29,25 @@ private:
   Clock::time_point when_;
 };
 
-/// How a blocked call waits. It first spins (re-checking shared memory, no syscall) for
-/// `spin`, then sleeps in the kernel (futex) until woken or the deadline passes.
-/// spin = 0 sleeps at once (lowest CPU); spin = Deadline-long spins only (lowest latency,
-/// one core burnt per waiter). The default suits a machine with spare cores.
+/// How a blocked call waits. It first spins (re-checking shared memory, no syscall), then
+/// sleeps in the kernel until woken or the deadline passes.
+///
+/// The default is adaptive, in C++ and Python alike: it spins only while that can pay off,
+/// for at most `spin`. At most one waiter per CPU beyond the first spins on a queue at a
+/// time (the others sleep at once, so 8 processes on 2 cores do not starve each other),
+/// and each handle spins about as long as its recent waits took (none when they were
+/// long). docs/design.md, "Adaptive waits".
+///
+/// fixed(d) always spins d, then sleeps; sleep() sleeps at once (lowest CPU); spin_only()
+/// never sleeps (lowest latency, one core burnt per waiter).
 struct WaitPolicy {
   std::chrono::nanoseconds spin{std::chrono::microseconds(50)};
+  bool adaptive = true;
 
-  static WaitPolicy sleep() noexcept { return {std::chrono::nanoseconds(0)}; }
-  static WaitPolicy spin_only() noexcept { return {std::chrono::nanoseconds::max()}; }
+  static WaitPolicy adaptive_up_to(std::chrono::nanoseconds most) noexcept { return {most, true}; }
+  static WaitPolicy fixed(std::chrono::nanoseconds spin) noexcept { return {spin, false}; }
+  static WaitPolicy sleep() noexcept { return {std::chrono::nanoseconds(0), false}; }
+  static WaitPolicy spin_only() noexcept { return {std::chrono::nanoseconds::max(), false}; }
 };
 
 inline Deadline Deadline::after(std::chrono::nanoseconds timeout) noexcept {

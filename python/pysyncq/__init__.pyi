@@ -22,7 +22,7 @@ START_METHODS: tuple[str, ...]
 _Bytesish = Union[str, bytes, object]
 _StrMessage = tuple[str, str, str]
 _BytesMessage = tuple[bytes, bytes, bytes]
-_WaitPolicy = Union[float, Literal["sleep", "spin"]]
+_WaitPolicy = Union[float, Literal["adaptive", "sleep", "spin"]]
 _Path = Union[str, "os.PathLike[str]"]
 
 class ScreenSet(MutableSet[bytes]):

@@ -11,9 +11,9 @@ transfer (the parent waits for one child only, so the others may lag behind it).
     python3 -m pysyncq.benchmark                      # 8 processes, about 15 s
     python3 -m pysyncq.benchmark --procs 2 --wait sleep --seconds 2
 
-``--wait`` is the queue's wait policy: seconds of spinning before a blocked call sleeps
-(the default, 50e-6), 'sleep' or 'spin'. With more processes than CPUs, spinning waiters
-take CPU time from the ones that have work: try ``--wait sleep`` there.
+``--wait`` is the queue's wait policy: 'adaptive' (the default: spin only while a CPU is
+spare and recent waits were short), 'sleep', 'spin', or seconds of spinning before every
+sleep (e.g. 50e-6).
 
 The project's full comparison with other transports is ``make bench`` (bench/ in the
 source tree).
@@ -115,17 +115,17 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=2.0,
                         help="measuring time per size (default %(default)s)")
     parser.add_argument("--wait", default=None,
-                        help="wait policy: seconds of spinning, 'sleep' or 'spin' "
-                             "(default: the queue's, 50e-6)")
+                        help="wait policy: 'adaptive' (the default), 'sleep', 'spin' or "
+                             "seconds of spinning")
     args = parser.parse_args(argv)
     if args.procs < 2:
         parser.error("--procs must be at least 2")
     wait = args.wait
-    if wait not in (None, "sleep", "spin"):
+    if wait not in (None, "adaptive", "sleep", "spin"):
         try:
             wait = float(wait)
         except ValueError:
-            parser.error(f"--wait must be seconds, 'sleep' or 'spin', not {wait!r}")
+            parser.error(f"--wait must be 'adaptive', 'sleep', 'spin' or seconds, not {wait!r}")
     sizes = [int(s) for s in args.sizes.split(",") if s]
     cpus = os.cpu_count() or 1
     print(f"pysyncq echo benchmark: {args.procs} processes on {cpus} CPUs, wait policy "

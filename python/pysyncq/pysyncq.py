@@ -15,7 +15,7 @@ import operator
 import os
 import secrets
 from collections.abc import Iterable, Iterator, MutableSet
-from typing import Any, Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 from . import _pysyncq
 from .aio import AsyncQueueMixin
@@ -50,15 +50,23 @@ def _check_start(start: Optional[str]) -> str:
     return start
 
 
-def _wait_spin_seconds(wait: Union[float, str]) -> float:
-    """Converts the wait policy knob: seconds of spinning, 'sleep' (0) or 'spin' (no sleep)."""
+#: The most the adaptive wait spins (the C++ default, WaitPolicy::spin).
+_ADAPTIVE_SPIN_SECONDS = 50e-6
+
+
+def _wait_policy(wait: Union[float, str]) -> Tuple[float, bool]:
+    """Converts the wait knob to (seconds of spinning, adaptive): 'adaptive' (the default),
+    'sleep', 'spin' (never sleep) or seconds of spinning before every sleep."""
+    if wait == "adaptive":
+        return _ADAPTIVE_SPIN_SECONDS, True
     if wait == "sleep":
-        return 0.0
+        return 0.0, False
     if wait == "spin":
-        return float("inf")
+        return float("inf"), False
     if isinstance(wait, str) or isinstance(wait, bool):
-        raise ValueError(f"wait must be seconds of spinning, 'sleep' or 'spin', not {wait!r}")
-    return float(wait)
+        raise ValueError(
+            f"wait must be 'adaptive', 'sleep', 'spin' or seconds of spinning, not {wait!r}")
+    return float(wait), False
 
 
 class ScreenSet(MutableSet):
@@ -278,10 +286,11 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     default 256), ``mode`` (permission bits of /dev/shm/NAME, default 0o600) and
     ``allow_foreign_owner`` (default False): with create=False, attach even to a queue
     that another user owns (by default PermissionError: its owner can read and rewrite
-    every message; see docs/failures.md). ``wait``, how blocked calls wait: 'sleep' (the default: sleep in the kernel at once,
-    best when processes outnumber free cores), seconds of spinning before sleeping (e.g.
-    50e-6, lower latency when every waiter has a core of its own) or 'spin' (never
-    sleep: lowest latency, one core burnt per waiter).
+    every message; see docs/failures.md). ``wait``, how blocked calls wait: 'adaptive'
+    (the default, as in C++: spin only while a core is spare and recent waits were short,
+    at most 50 us, then sleep), 'sleep' (sleep in the kernel at once), seconds of
+    spinning before every sleep (e.g. 50e-6), or 'spin' (never sleep: lowest latency, one
+    core burnt per waiter).
 
     Thread safety: one instance may be used from several threads; calls are serialised
     where they touch this process's read position. Blocking calls release the GIL.
@@ -425,8 +434,8 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
         return QueueStats(member_list=members, **figures)
 
     def set_wait_policy(self, wait: Union[float, str]) -> None:
-        """How blocked calls wait: seconds of spinning before sleeping, 'sleep' or 'spin'."""
-        self._set_wait_policy(_wait_spin_seconds(wait))
+        """How blocked calls wait: 'adaptive', 'sleep', 'spin' or seconds of spinning."""
+        self._set_wait_policy(*_wait_policy(wait))
         self._wait = wait
 
     def __repr__(self) -> str:

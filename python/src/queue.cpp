@@ -172,12 +172,8 @@ py::dict member_stats_dict(const MemberStats &member) {
 
 QueueObject::QueueObject(Queue queue) : queue_(std::move(queue)) {
   queue_.set_interrupt_hook(&check_signals_hook);
-  // Python programs typically run more processes than cores (the demo: one child per
-  // CPU, plus the parent). There a spinning waiter only steals the CPU its peer needs:
-  // on this project's 2-core machine under load, a fork ping-pong took 270-730 us per
-  // round trip with the core's 50 us spin and 8-19 us sleeping at once. So Python
-  // sleeps at once by default; PySyncQ(wait=...) restores spinning where cores are spare.
-  queue_.set_wait_policy(WaitPolicy::sleep());
+  // The core's adaptive default, as in C++: Python programs often run more processes than
+  // cores, and the adaptive wait sleeps at once there (docs/design.md, "Adaptive waits").
 }
 
 Queue &QueueObject::usable() {
@@ -215,8 +211,7 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
   if (queue.try_append(type.bytes, body.bytes)) {
     return;
   }
-  const std::uint64_t needed =
-      Queue::footprint(queue.sender().size(), type.bytes.size(), body.bytes.size());
+  const std::uint64_t needed = queue.footprint(type.bytes, body.bytes);
   if (needed > queue.capacity_bytes()) {
     // Says "can never fit" (QueueFull) rather than "is full", blocking or not.
     (void)queue.wait_for_space(needed, Deadline::now());
@@ -398,16 +393,16 @@ std::uint32_t QueueObject::reap() {
   return queue.reap();
 }
 
-void QueueObject::set_wait_policy(double spin_seconds) {
+void QueueObject::set_wait_policy(double spin_seconds, bool adaptive) {
   if (std::isnan(spin_seconds) || spin_seconds < 0) {
     throw py::value_error("spin time must be 0 or more seconds");
   }
   if (std::isinf(spin_seconds)) {
-    queue_.set_wait_policy(WaitPolicy::spin_only());
+    queue_.set_wait_policy(WaitPolicy::spin_only()); // never sleeps: nothing to adapt
     return;
   }
-  queue_.set_wait_policy(
-      WaitPolicy{std::chrono::nanoseconds(static_cast<std::int64_t>(spin_seconds * 1e9))});
+  const std::chrono::nanoseconds spin(static_cast<std::int64_t>(spin_seconds * 1e9));
+  queue_.set_wait_policy(adaptive ? WaitPolicy::adaptive_up_to(spin) : WaitPolicy::fixed(spin));
 }
 
 py::object QueueObject::sender() const {
@@ -509,7 +504,7 @@ another user owns it and allow_foreign_owner is False).
            "Unregisters members whose process has died and frees what they held back; "
            "returns how many. The core also does this on open and during blocked appends.")
       .def("_set_wait_policy", &Checked<&QueueObject::set_wait_policy>::call,
-           py::arg("spin_seconds"))
+           py::arg("spin_seconds"), py::arg("adaptive"))
       .def("_notify_fd", &Checked<&QueueObject::notify_fd>::call,
            "The eventfd that asyncio watches (see pysyncq/aio.py).")
       .def("_arm_for_message", &Checked<&QueueObject::arm_for_message>::call)
@@ -527,7 +522,9 @@ another user owns it and allow_foreign_owner is False).
       .def_property_readonly("_shm_name", &Checked<&QueueObject::name>::call)
       .def_property_readonly("_capacity_bytes", &Checked<&QueueObject::capacity_bytes>::call)
       .def_property_readonly("_max_members", &Checked<&QueueObject::max_members>::call)
-      .def_static("_footprint", &Queue::footprint, py::arg("sender_bytes"), py::arg("type_bytes"),
+      .def_static("_footprint",
+                  py::overload_cast<std::size_t, std::size_t, std::size_t>(&Queue::footprint),
+                  py::arg("sender_bytes"), py::arg("type_bytes"),
                   py::arg("body_bytes"));
   install_fast_path(type); // append and pop (fast_path.cpp)
 

@@ -37,7 +37,7 @@ public:
 
   pybind11::dict stats();
   std::uint32_t reap();
-  void set_wait_policy(double spin_seconds);
+  void set_wait_policy(double spin_seconds, bool adaptive);
 
   pybind11::object sender() const;
   bool is_open() const { return !closed_ && queue_.is_open(); }

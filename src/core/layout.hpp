@@ -21,13 +21,24 @@ namespace pysyncq::core {
 // Y is historical and part of the format; docs/design.md quotes the same eight bytes, and
 // tests/unit/magic_doc_test.cpp keeps the two in step.
 inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL;
-// 2: backlogs and space tickets. 3: lock_kind and the full queue name (issue 18).
+// 2: backlogs and space tickets. 3: spin leases and the last wake (issue 17), lock_kind
+// and the full queue name (issue 18).
 inline constexpr std::uint32_t kLayoutVersion = 3;
+// The cache line of x86-64 and of most arm64 cores: fields that different processes write
+// often live on different lines, so their writes do not contend.
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kRingAlignment = 8; // records start 8-byte aligned
+// The smallest ring: a record's header alone is 16 bytes (core/record.hpp), so a smaller
+// ring would hold only one or two short messages.
 inline constexpr std::uint64_t kMinCapacity = 64;
 inline constexpr std::uint64_t kMaxCapacity = 1ULL << 40; // 1 TiB: offsets stay far from 2^63
+// The largest member limit: 2^16 slots of 128 bytes are an 8 MiB member table, which a
+// create maps in full before the ring.
 inline constexpr std::uint32_t kMaxMembersLimit = 1U << 16;
+// Spin leases in the header (SegmentHeader::spin_leases): one cache line of them. A queue
+// hands out one per CPU beyond the first (core::spin_lease_count), so 8 serve 9 CPUs;
+// past that, more spinners than 8 would only contend for the same line and the lock.
+inline constexpr std::uint32_t kSpinLeaseSlots = 8;
 // SegmentHeader::queue_name: the longest queue name (254, platform::kMaxQueueNameBytes)
 // and at least one NUL, rounded up to whole cache lines.
 inline constexpr std::size_t kQueueNameBytes = 4 * kCacheLine;
@@ -55,13 +66,15 @@ enum SlotState : std::uint32_t {
 // MemberSlot::flags
 inline constexpr std::uint32_t kSlotSharedByThreads = 1U << 0;
 
+// Each half is 16 bits: a member's threads never number 65536.
+inline constexpr unsigned kSleeperCountBits = 16;
 inline constexpr std::uint32_t kMessageSleeperUnit = 1U;
-inline constexpr std::uint32_t kSpaceSleeperUnit = 1U << 16;
+inline constexpr std::uint32_t kSpaceSleeperUnit = 1U << kSleeperCountBits;
 constexpr std::uint32_t message_sleepers_of(std::uint32_t waiting) noexcept {
-  return waiting & 0xFFFFU;
+  return waiting & (kSpaceSleeperUnit - 1);
 }
 constexpr std::uint32_t space_sleepers_of(std::uint32_t waiting) noexcept {
-  return waiting >> 16;
+  return waiting >> kSleeperCountBits;
 }
 
 // Every shared atomic must be lock-free and address-free, or it would not work between
@@ -125,8 +138,18 @@ struct alignas(kCacheLine) SegmentHeader {
   alignas(kCacheLine) std::atomic<std::uint32_t> space_futex;
   std::atomic<std::uint32_t> space_sleepers; // changed under the lock
 
-  // --- lines 5-6: reserved for future use, zero ---
-  alignas(kCacheLine) std::byte reserved2[2 * kCacheLine];
+  // --- line 5: spin leases (core::SpinLeases): each word is the CLOCK_MONOTONIC ns at
+  // which its holder stops spinning; 0 or past is free. Relaxed CAS by waiters: a lease
+  // guards no data, it only bounds how many threads spin at once. Not under the lock.
+  alignas(kCacheLine) std::atomic<std::uint64_t> spin_leases[kSpinLeaseSlots];
+
+  // --- line 6: waking ---
+  // CLOCK_MONOTONIC ns of the last wake-up of sleepers (either futex word), stored by the
+  // waker just before it wakes. A sleeper that wakes learns from it when the event it
+  // waited for came, without its own wake-up latency (SpinWait). Relaxed: a hint for
+  // learning only; a stale value just teaches less.
+  alignas(kCacheLine) std::atomic<std::uint64_t> last_wake_ns;
+  std::byte reserved2[kCacheLine - sizeof(std::uint64_t)];
 
   // --- lines 7-10: the queue's full name, NUL-padded (written once before kReady) ---
   // Where the OS limits shared-memory names (macOS: 30 bytes), a long name's segment is
@@ -150,6 +173,9 @@ static_assert(offsetof(SegmentHeader, ticketed_appenders) == 156, "docs/design.m
 static_assert(offsetof(SegmentHeader, last_reap_check_ns) == 176, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, last_space_ticket) == 184, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, space_sleepers) == 260, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, spin_leases) == 320, "docs/design.md table");
+static_assert(sizeof(SegmentHeader::spin_leases) == kCacheLine, "leases fill one line");
+static_assert(offsetof(SegmentHeader, last_wake_ns) == 384, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, lock_kind) == 60, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, queue_name) == 448, "docs/design.md table");
 static_assert(sizeof(SegmentHeader) == 11 * kCacheLine, "header is 11 cache lines");

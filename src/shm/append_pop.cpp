@@ -12,7 +12,11 @@ std::uint64_t ShmQueue::footprint_checked(std::string_view type, std::string_vie
     throw InvalidArgument("message type of " + std::to_string(type.size()) +
                           " bytes is too long; at most " + std::to_string(core::kMaxFieldBytes));
   }
-  return core::record_bytes(sender_.size(), type.size(), body.size());
+  return footprint(type, body);
+}
+
+std::uint64_t ShmQueue::footprint(std::string_view type, std::string_view body) const {
+  return core::record_bytes(sender_here().size(), type.size(), body.size());
 }
 
 // Appends if the message fits in the space that appends waiting since before `ticket`
@@ -36,7 +40,7 @@ bool ShmQueue::try_append_as(std::string_view type, std::string_view body, std::
       }
     }
     PYSYNCQ_CRASH_POINT("append.before_copy");
-    core::write_record(segment_.ring, tail, sender_, type, body);
+    core::write_record(segment_.ring, tail, sender_here(), type, body);
     PYSYNCQ_CRASH_POINT("append.after_copy");
     // SYNC POINT: publish (seq_cst store; readers acquire-load tail). seq_cst also
     // orders it before the load of message_sleepers below for sleepers that check

@@ -1,6 +1,6 @@
 // Going to sleep and waking in a shared-memory queue: the one place where waits are made.
 //
-// A waiter first spins (spin_until, no syscall), then announces itself under the queue
+// A waiter first spins (spin_wait.hpp, no syscall), then announces itself under the queue
 // lock and sleeps on one of two futex words in the header, for at most kRecheckInterval
 // at a time. Wakers bump the word and wake only when the announced count says someone
 // sleeps, so the hot path makes no syscall. docs/design.md, "Waiting without polling,
@@ -9,16 +9,13 @@
 
 #include "core/layout.hpp"
 #include "deadlines.hpp"
+#include "platform/clock.hpp"
 #include "platform/futex.hpp"
 #include "shm/registration.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 namespace pysyncq::shm {
 
@@ -28,36 +25,6 @@ namespace pysyncq::shm {
 // pop sees a message whose writer was killed right after publishing it within this.
 // Costs an idle waiter one futex call per interval.
 inline constexpr std::chrono::milliseconds kRecheckInterval{100};
-
-// A spinning waiter looks at the clock only every this many rounds: reading it costs
-// about as much as a round, so the spin overshoots by at most a few per cent.
-inline constexpr int kSpinRoundsPerClockRead = 64;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#endif
-}
-
-// Spins until `ready()` or `spin` elapses or the deadline passes.
-template <class Ready>
-bool spin_until(Ready &&ready, std::chrono::nanoseconds spin, Deadline deadline) {
-  if (spin.count() <= 0) {
-    return false;
-  }
-  const Deadline spin_end = earlier(Deadline::after(spin), deadline);
-  for (;;) {
-    for (int round = 0; round < kSpinRoundsPerClockRead; ++round) {
-      if (ready()) {
-        return true;
-      }
-      cpu_relax();
-    }
-    if (spin_end.has_passed()) {
-      return ready();
-    }
-  }
-}
 
 // What a thread sleeps for: each has its futex word and its queue-wide sleeper count.
 enum class WaitFor { kMessage, kSpace };
@@ -74,6 +41,8 @@ public:
   // Wakes every thread asleep on `what`'s word, in any process. Any thread, no lock.
   void wake(WaitFor what) const noexcept {
     std::atomic<std::uint32_t> &word = word_of(what);
+    // Relaxed: when the event came, a hint for the woken sleepers' learning (SpinWait).
+    header_->last_wake_ns.store(platform::monotonic_ns(), std::memory_order_relaxed);
     // Relaxed: the futex word carries no data; sleepers re-check the queue itself.
     word.fetch_add(1, std::memory_order_relaxed);
     platform::futex_wake_all(word);

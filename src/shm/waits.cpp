@@ -16,11 +16,6 @@ namespace {
 // look costs a kill() and a /proc read per member).
 constexpr std::chrono::milliseconds kReapInterval{100};
 
-std::string sizes_text(std::uint64_t needed, std::uint64_t free_bytes, std::uint64_t capacity) {
-  return "append needs " + std::to_string(needed) + " bytes; " + std::to_string(free_bytes) +
-         " of " + std::to_string(capacity) + " free";
-}
-
 } // namespace
 
 // A blocking append's place in line (MemberTable::take_ticket), given back when the
@@ -71,7 +66,7 @@ void ShmQueue::append(std::string_view type, std::string_view body, Deadline dea
   }
   require_can_ever_fit(needed);
   if (deadline.has_passed()) {
-    throw_full(needed, /*waited=*/false);
+    throw_full(needed, free_estimate(), /*waited=*/false);
   }
   SpaceTicket ticket(*this, registration(), needed);
   for (;;) {
@@ -80,7 +75,7 @@ void ShmQueue::append(std::string_view type, std::string_view body, Deadline dea
       return;
     }
     if (deadline.has_passed() || !wait_for_space_as(needed, deadline, ticket.number())) {
-      throw_full(needed, /*waited=*/true);
+      throw_full(needed, free_estimate(), /*waited=*/true);
     }
   }
 }
@@ -94,7 +89,11 @@ bool ShmQueue::wait_for_message(Deadline deadline) {
                me.slot->cursor.load(std::memory_order_relaxed) ||
            me.slot->backlog_messages.load(std::memory_order_relaxed) != 0;
   };
-  if (has_message() || spin_until(has_message, policy_.spin, deadline)) {
+  if (has_message()) {
+    return true;
+  }
+  SpinWait::Round round(spin_wait_); // learns from this wait when it ends
+  if (round.spin(has_message, policy_, deadline)) {
     return true;
   }
   for (;;) {
@@ -139,7 +138,11 @@ bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::u
     return header().ticketed_appenders.load(std::memory_order_relaxed) == 0 &&
            free_estimate() >= needed;
   };
-  if (has_space() || spin_until(has_space, policy_.spin, deadline)) {
+  if (has_space()) {
+    return true;
+  }
+  SpinWait::Round round(spin_wait_); // learns from this wait when it ends
+  if (round.spin(has_space, policy_, deadline)) {
     return true;
   }
   for (;;) {
@@ -231,20 +234,9 @@ void ShmQueue::throw_deadlock(std::uint64_t needed, std::uint64_t tail, std::uin
                  needed, free_now, capacity(), std::move(pids));
 }
 
-void ShmQueue::throw_full(std::uint64_t needed, bool waited) const {
-  const std::uint64_t free_now = free_estimate();
-  throw QueueFull("queue '" + segment_.name +
-                      "' is full: " + sizes_text(needed, free_now, capacity()) +
-                      (waited ? " (wait timed out)" : ""),
-                  needed, free_now, capacity());
-}
-
 void ShmQueue::require_can_ever_fit(std::uint64_t needed) const {
   if (needed > capacity()) {
-    throw QueueFull("message of " + std::to_string(needed) + " bytes can never fit queue '" +
-                        segment_.name + "': its capacity is " + std::to_string(capacity()) +
-                        " bytes",
-                    needed, free_estimate(), capacity());
+    throw_never_fits(needed, free_estimate());
   }
 }
 

@@ -67,7 +67,10 @@ TEST(Attach, a_queue_of_another_layout_version_is_refused_with_both_versions_nam
     (void)Queue::attach(name.name());
     FAIL();
   } catch (const pysyncq::LayoutMismatch &error) {
-    EXPECT_NE(std::string(error.what()).find("layout " + std::to_string(pysyncq::core::kLayoutVersion)), std::string::npos) << error.what();
+    const std::string ours = "layout " + std::to_string(pysyncq::core::kLayoutVersion);
+    const std::string theirs = "layout " + std::to_string(other_version);
+    EXPECT_NE(std::string(error.what()).find(ours), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find(theirs), std::string::npos) << error.what();
   }
 }
 

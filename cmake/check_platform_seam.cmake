@@ -2,6 +2,7 @@
 # that knows the OS (issue 18). No source under src/ outside src/platform/ includes an OS
 # header; src/nats/ (the NATS backend, Linux and macOS only) is the one exception.
 # Run as: cmake -DROOT=<project root> -P check_platform_seam.cmake
+get_filename_component(ROOT "${ROOT}" ABSOLUTE) # a relative ROOT would match nothing below
 file(GLOB_RECURSE sources RELATIVE ${ROOT} ${ROOT}/src/*.cpp ${ROOT}/src/*.hpp)
 set(os_header "#include <(sys/|linux/|mach/|os/|unistd\\.h|pthread\\.h|fcntl\\.h|dirent\\.h|windows\\.h|semaphore\\.h|signal\\.h|csignal)")
 set(offenders)

@@ -37,9 +37,23 @@ void append_from(Queue::Impl &queue, std::span<const OutgoingMessage> messages,
   }
 }
 
+// What the whole batch takes, as this backend counts it.
+std::uint64_t batch_footprint(const Queue::Impl &queue, std::span<const OutgoingMessage> messages) {
+  std::uint64_t needed = 0;
+  for (const OutgoingMessage &message : messages) {
+    needed += queue.footprint(message.type, message.body);
+  }
+  return needed;
+}
+
 } // namespace
 
+// Room for the whole batch first, so that without a racing appender it is all or none;
+// then one message after another.
 bool Queue::Impl::try_append_many(std::span<const OutgoingMessage> messages) {
+  if (messages.size() > 1 && !wait_for_space(batch_footprint(*this, messages), Deadline::now())) {
+    return false;
+  }
   for (std::size_t index = 0; index < messages.size(); ++index) {
     if (!try_append(messages[index].type, messages[index].body)) {
       if (index == 0) {
@@ -55,6 +69,17 @@ bool Queue::Impl::try_append_many(std::span<const OutgoingMessage> messages) {
 }
 
 void Queue::Impl::append_many(std::span<const OutgoingMessage> messages, Deadline deadline) {
+  if (messages.size() > 1) {
+    const std::uint64_t needed = batch_footprint(*this, messages);
+    if (!wait_for_space(needed, deadline)) {
+      const bool waited = deadline.when() != Deadline::now().when();
+      throw QueueFull("queue '" + name() + "' has no room for a batch of " +
+                          std::to_string(messages.size()) + " messages, " +
+                          std::to_string(needed) + " bytes together" +
+                          (waited ? " (wait timed out)" : ""),
+                      needed, 0, capacity());
+    }
+  }
   append_from(*this, messages, 0, deadline);
 }
 

@@ -2,8 +2,8 @@
 #include "pysyncq/queue.hpp"
 
 #include "backend.hpp"
-#include "notifier.hpp"
 #include "core/record.hpp"
+#include "notifier.hpp"
 
 namespace pysyncq {
 
@@ -166,6 +166,9 @@ bool Queue::try_pop_visit(const std::function<void(const MessageView &)> &visit)
 bool Queue::wait_for_message(Deadline deadline) { return live().wait_for_message(deadline); }
 bool Queue::wait_for_space(std::uint64_t needed_bytes, Deadline deadline) {
   return live().wait_for_space(needed_bytes, deadline);
+}
+std::uint64_t Queue::footprint(std::string_view type, std::string_view body) const {
+  return live().footprint(type, body);
 }
 std::uint64_t Queue::footprint(std::size_t sender_bytes, std::size_t type_bytes,
                                std::size_t body_bytes) noexcept {

@@ -1,4 +1,5 @@
 #include "segment.hpp"
+#include "backend.hpp"
 
 #include "platform/crash_point.hpp"
 
@@ -9,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace pysyncq {
@@ -16,6 +18,17 @@ namespace pysyncq {
 namespace {
 
 using namespace std::chrono_literals;
+
+// The permission bits a queue's mode may have (rwx for owner, group and others); no
+// set-id or sticky bits, which mean nothing for shared memory.
+constexpr unsigned kPermissionBits = 0777;
+// The size of pthread_mutex_t on glibc for 64-bit targets, the smallest lock slot the
+// layout may have; robust_mutex_bytes() checks the real size at run time too.
+constexpr std::size_t kMinMutexBytes = 40;
+// How often an attacher looks again at a segment whose creator has not sized it yet: a
+// creator takes microseconds between its two system calls, so a millisecond wastes
+// little and does not spin.
+constexpr auto kCreatorPoll = 1ms;
 
 // Binds the header, member table and ring from `geometry`, this process's validated
 // copy: never from the header again, which may have changed since it was validated.
@@ -41,6 +54,8 @@ template <class T> T load_once(const T &field) noexcept {
 
 struct HeaderSnapshot {
   std::uint32_t layout_version;
+  std::uint32_t lock_kind;
+  std::string queue_name; // up to the first NUL of the field, never past it
   std::uint32_t header_bytes;
   std::uint32_t member_slot_bytes;
   core::Geometry geometry;
@@ -49,6 +64,12 @@ struct HeaderSnapshot {
 HeaderSnapshot snapshot(const core::SegmentHeader &header) noexcept {
   HeaderSnapshot copy{};
   copy.layout_version = load_once(header.layout_version);
+  copy.lock_kind = load_once(header.lock_kind);
+  char name[core::kQueueNameBytes];
+  for (std::size_t i = 0; i < sizeof name; ++i) {
+    name[i] = load_once(header.queue_name[i]);
+  }
+  copy.queue_name.assign(name, strnlen(name, sizeof name));
   copy.header_bytes = load_once(header.header_bytes);
   copy.member_slot_bytes = load_once(header.member_slot_bytes);
   copy.geometry.capacity_bytes = load_once(header.capacity_bytes);
@@ -70,6 +91,16 @@ core::Geometry validate(const std::string &name, const HeaderSnapshot &header,
     throw LayoutMismatch("shared memory " + describe(name) + " is a pysyncq queue of layout " +
                          std::to_string(header.layout_version) + ", but this library reads layout " +
                          std::to_string(core::kLayoutVersion));
+  }
+  if (header.lock_kind != platform::robust_mutex_kind()) {
+    throw LayoutMismatch("shared memory " + describe(name) + " is a pysyncq queue whose lock is of kind " +
+                         std::to_string(header.lock_kind) + ", but this library's platform uses kind " +
+                         std::to_string(platform::robust_mutex_kind()) +
+                         " (docs/design.md, \"The lock line per platform\")");
+  }
+  if (header.queue_name != name) {
+    refuse("it holds the queue '" + header.queue_name +
+           "' (a long name's segment is named by a hash, and two names met on one)");
   }
   if (header.header_bytes != sizeof(core::SegmentHeader) ||
       header.member_slot_bytes != sizeof(core::MemberSlot)) {
@@ -100,7 +131,7 @@ core::Geometry validate(const std::string &name, const HeaderSnapshot &header,
 Segment Segment::create(std::string_view name, const CreateOptions &options) {
   std::uint64_t capacity = options.capacity_bytes;
   if (capacity == 0) {
-    capacity = platform::page_size();
+    capacity = Queue::Impl::default_capacity_bytes();
   }
   if (capacity < core::kMinCapacity) {
     throw InvalidArgument("capacity of " + std::to_string(capacity) +
@@ -117,18 +148,20 @@ Segment Segment::create(std::string_view name, const CreateOptions &options) {
     throw InvalidArgument("member limit " + std::to_string(options.max_members) +
                           " is out of range 1.." + std::to_string(core::kMaxMembersLimit));
   }
-  if (options.mode > 0777) {
+  if (options.mode > kPermissionBits) {
     throw InvalidArgument("mode " + std::to_string(options.mode) + " is not a permission mask");
   }
-  static_assert(sizeof(core::SegmentHeader::lock_storage) >= 40, "room for pthread_mutex_t");
+  static_assert(sizeof(core::SegmentHeader::lock_storage) >= kMinMutexBytes,
+                "room for pthread_mutex_t");
   if (platform::robust_mutex_bytes() > sizeof(core::SegmentHeader::lock_storage)) {
-    throw Error("pthread_mutex_t does not fit the layout's lock slot");
+    throw Error("the platform's lock does not fit the layout's lock line");
   }
+  static_assert(core::kQueueNameBytes > platform::kMaxQueueNameBytes, "a name and its NUL");
 
   const core::Geometry geometry = core::make_geometry(capacity, options.max_members);
   Segment segment;
   segment.path = platform::shm_path_for(name);
-  segment.name = segment.path.substr(1);
+  segment.name = platform::queue_name_for(name);
   segment.memory = platform::SharedMemory::create(segment.path, geometry.segment_bytes, options.mode);
 
   // The file is zero-filled: every counter, cursor, slot state and reserved byte is 0.
@@ -142,6 +175,8 @@ Segment Segment::create(std::string_view name, const CreateOptions &options) {
   header->members_offset = geometry.members_offset;
   header->ring_offset = geometry.ring_offset;
   header->segment_bytes = geometry.segment_bytes;
+  header->lock_kind = platform::robust_mutex_kind();
+  segment.name.copy(header->queue_name, sizeof header->queue_name - 1); // NUL-padded: zero file
   try {
     platform::robust_mutex_init(header->lock_storage);
   } catch (...) {
@@ -158,7 +193,7 @@ Segment Segment::create(std::string_view name, const CreateOptions &options) {
 Segment Segment::attach(std::string_view name, const AttachOptions &options) {
   Segment segment;
   segment.path = platform::shm_path_for(name);
-  segment.name = segment.path.substr(1);
+  segment.name = platform::queue_name_for(name);
   segment.memory = platform::SharedMemory::open(segment.path);
   // Before anything is read: a segment someone else owns could be a squatter's, who
   // reads and rewrites every message (docs/failures.md, "A hostile local user").
@@ -177,7 +212,7 @@ Segment Segment::attach(std::string_view name, const AttachOptions &options) {
   // (still being created: wait) or complete.
   std::uint64_t file_bytes = segment.memory.current_size();
   while (file_bytes == 0 && !deadline.has_passed()) {
-    std::this_thread::sleep_for(1ms); // only while a creator is between two system calls
+    std::this_thread::sleep_for(kCreatorPoll); // only while a creator is between two calls
     file_bytes = segment.memory.current_size();
   }
   if (file_bytes < sizeof(core::SegmentHeader)) {

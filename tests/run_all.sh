@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every suite that `make test` promises, after `make build`: C++ tests (ctest, with
 # the consumer checks of tests/consumer: a C++ program built against the installed
-# library, and the wheel in a fresh venv), Python tests (pytest), then the C++ tests
+# library, and the wheel in a fresh venv), Python tests (pytest), the C++ tests against
+# the portable platform (the macOS algorithm), then the C++ tests
 # again under AddressSanitizer and UndefinedBehaviorSanitizer, the stress under
 # ThreadSanitizer, the fuzzers for a bounded time, and finally checks that no test left
 # a segment in /dev/shm.
@@ -32,6 +33,11 @@ if compgen -G "tests/python/test_*.py" >/dev/null; then
   echo "== Python tests"
   PYTHONPATH=build/python bounded "$PYTHON" -m pytest -q -p no:cacheprovider tests/python || failed+=("pytest")
 fi
+
+# The macOS algorithm on Linux (make test-portable): every C++ suite against the
+# portable platform's build.
+echo "== C++ tests on the portable platform, the macOS algorithm (build-portable/)"
+bounded make --no-print-directory test-portable || failed+=("portable")
 
 if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"

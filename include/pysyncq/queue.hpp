@@ -251,7 +251,12 @@ public:
   /// Waits until `needed_bytes` are free or the deadline passes; throws as append does
   /// when it can never succeed (too large, deadlock). Returns whether space is there.
   bool wait_for_space(std::uint64_t needed_bytes, Deadline deadline);
-  /// Bytes that a message with these field sizes takes in the queue.
+  /// Bytes that this message takes in this queue when this handle appends it (its sender
+  /// since open()), counted as the queue's backend counts them: what append needs free,
+  /// what wait_for_space() and arm_for_space() should be given. Does not block or throw.
+  std::uint64_t footprint(std::string_view type, std::string_view body) const;
+  /// Bytes that a message with these field sizes takes in a shared-memory queue (its
+  /// record). Other backends count otherwise: use the member footprint() for any queue.
   static std::uint64_t footprint(std::size_t sender_bytes, std::size_t type_bytes,
                                  std::size_t body_bytes) noexcept;
 

@@ -105,7 +105,10 @@ class AsyncQueueMixin:
             try:
                 self.append(msgtype, msg, block=False)
                 return
-            except MemoryError:
+            except MemoryError as full:
+                # As the queue's backend counts it (a nats:// queue counts more than
+                # _footprint, which is the shared-memory count).
+                needed = getattr(full, "needed_bytes", needed)
                 if needed > self._capacity_bytes or (
                         deadline is not None and loop.time() >= deadline):
                     raise

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace py = pybind11;
 
@@ -59,9 +60,10 @@ void set_queue_full(PyObject *type, const QueueFull &error) {
 //                                             (ETIMEDOUT) a TimeoutError
 //   Interrupted                            -> the Python error the signal handler raised
 //   any other pysyncq::Error               -> RuntimeError
+// Takes the exception_ptr by value: pybind11's translator type is void(std::exception_ptr).
 void translate(std::exception_ptr pending) {
   try {
-    std::rethrow_exception(pending);
+    std::rethrow_exception(std::move(pending));
   } catch (const Deadlock &error) {
     set_queue_full(deadlock_type, error);
   } catch (const QueueFull &error) {

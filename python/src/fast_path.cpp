@@ -5,10 +5,11 @@
 // The internals this file uses, each in one function below (before replacing one, time
 // a loop of append+pop in one process, and `make bench`'s Python pingpong):
 //   1. pybind11::detail::instance and value_and_holder (self_of): the C++ value pointer
-//      of an instance. pybind11 2.10 (Debian 12) lays an instance out this way; a later
-//      pybind11 may change the layout or the names, and the build breaks (it compiles
-//      against the header). py::cast<QueueObject &> would be the public way, at several
-//      times the cost on every call.
+//      of an instance, as pybind11 2.10 (Debian 12) lays an instance out. A later
+//      pybind11 may rename them (the build fails) or change their meaning (self_of would
+//      return a wrong pointer: run tests/python after any pybind11 upgrade).
+//      py::cast<QueueObject &> is the public way; it goes through pybind11's type
+//      registry on every call, which is what this path avoids.
 //   2. _PyOS_IsMainThread (is_main_thread): CPython's own answer to "do signal handlers
 //      run in this thread", which follows the main thread across fork. It is private
 //      (intrcheck.h, underscore): a CPython release may drop it, and the link fails.
@@ -17,7 +18,7 @@
 //   3. The vectorcall argument parser (parse_arguments): CPython has no public parser
 //      for vectorcall arguments (_PyArg_ParseStackAndKeywords is private); this one
 //      handles positional-then-keyword matching and raises the TypeErrors that Python
-//      functions raise. The parameter lists are the kAppend/kPop tables below.
+//      functions raise. The parameter lists are append_parameters and pop_parameters.
 #include "fast_path.hpp"
 
 #include "errors.hpp"

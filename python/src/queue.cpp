@@ -267,8 +267,7 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
   if (queue.try_append(type.bytes, body.bytes)) {
     return;
   }
-  const std::uint64_t needed =
-      Queue::footprint(queue.sender().size(), type.bytes.size(), body.bytes.size());
+  const std::uint64_t needed = queue.footprint(type.bytes, body.bytes);
   if (needed > queue.capacity_bytes()) {
     // Says "can never fit" (QueueFull) rather than "is full", blocking or not.
     (void)queue.wait_for_space(needed, Deadline::now());
@@ -711,7 +710,9 @@ another user owns it and allow_foreign_owner is False).
       .def_property_readonly("_shm_name", &Checked<&QueueObject::name>::call)
       .def_property_readonly("_capacity_bytes", &Checked<&QueueObject::capacity_bytes>::call)
       .def_property_readonly("_max_members", &Checked<&QueueObject::max_members>::call)
-      .def_static("_footprint", &Queue::footprint, py::arg("sender_bytes"), py::arg("type_bytes"),
+      .def_static("_footprint",
+                  py::overload_cast<std::size_t, std::size_t, std::size_t>(&Queue::footprint),
+                  py::arg("sender_bytes"), py::arg("type_bytes"),
                   py::arg("body_bytes"));
   install_fast_path(type); // append and pop (fast_path.cpp)
 

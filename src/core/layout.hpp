@@ -2,7 +2,7 @@
 // docs/design.md has the same table with the reasons; keep both in step and bump
 // kLayoutVersion on any change of width, order or meaning.
 //
-//   offset 0                  SegmentHeader   (7 cache lines)
+//   offset 0                  SegmentHeader   (11 cache lines)
 //   members_offset            MemberSlot[max_members]  (128 bytes each)
 //   ring_offset               ring            (capacity_bytes, a multiple of 8)
 //
@@ -21,16 +21,27 @@ namespace pysyncq::core {
 // Y is historical and part of the format; docs/design.md quotes the same eight bytes, and
 // tests/unit/magic_doc_test.cpp keeps the two in step.
 inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL;
-inline constexpr std::uint32_t kLayoutVersion = 3; // 2: backlogs and space tickets; 3: spin leases
+// 2: backlogs and space tickets. 3: spin leases and the last wake (issue 17), lock_kind
+// and the full queue name (issue 18).
+inline constexpr std::uint32_t kLayoutVersion = 3;
+// The cache line of x86-64 and of most arm64 cores: fields that different processes write
+// often live on different lines, so their writes do not contend.
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kRingAlignment = 8; // records start 8-byte aligned
+// The smallest ring: a record's header alone is 16 bytes (core/record.hpp), so a smaller
+// ring would hold only one or two short messages.
 inline constexpr std::uint64_t kMinCapacity = 64;
 inline constexpr std::uint64_t kMaxCapacity = 1ULL << 40; // 1 TiB: offsets stay far from 2^63
+// The largest member limit: 2^16 slots of 128 bytes are an 8 MiB member table, which a
+// create maps in full before the ring.
 inline constexpr std::uint32_t kMaxMembersLimit = 1U << 16;
 // Spin leases in the header (SegmentHeader::spin_leases): one cache line of them. A queue
 // hands out one per CPU beyond the first (core::spin_lease_count), so 8 serve 9 CPUs;
 // past that, more spinners than 8 would only contend for the same line and the lock.
 inline constexpr std::uint32_t kSpinLeaseSlots = 8;
+// SegmentHeader::queue_name: the longest queue name (254, platform::kMaxQueueNameBytes)
+// and at least one NUL, rounded up to whole cache lines.
+inline constexpr std::size_t kQueueNameBytes = 4 * kCacheLine;
 // The ring starts at a multiple of this, so payload copies start page-aligned. A fixed
 // number, not the running machine's page size (platform::page_size()): the layout must
 // not depend on the machine. 4096 is the page of x86-64 and of most arm64 Linux kernels;
@@ -55,13 +66,15 @@ enum SlotState : std::uint32_t {
 // MemberSlot::flags
 inline constexpr std::uint32_t kSlotSharedByThreads = 1U << 0;
 
+// Each half is 16 bits: a member's threads never number 65536.
+inline constexpr unsigned kSleeperCountBits = 16;
 inline constexpr std::uint32_t kMessageSleeperUnit = 1U;
-inline constexpr std::uint32_t kSpaceSleeperUnit = 1U << 16;
+inline constexpr std::uint32_t kSpaceSleeperUnit = 1U << kSleeperCountBits;
 constexpr std::uint32_t message_sleepers_of(std::uint32_t waiting) noexcept {
-  return waiting & 0xFFFFU;
+  return waiting & (kSpaceSleeperUnit - 1);
 }
 constexpr std::uint32_t space_sleepers_of(std::uint32_t waiting) noexcept {
-  return waiting >> 16;
+  return waiting >> kSleeperCountBits;
 }
 
 // Every shared atomic must be lock-free and address-free, or it would not work between
@@ -86,13 +99,17 @@ struct alignas(kCacheLine) SegmentHeader {
   // above; attachers acquire-load it before trusting the geometry. Also a futex word that
   // attachers sleep on while the creator initialises.
   std::atomic<std::uint32_t> state;
-  std::uint32_t reserved0;
+  // Which lock the lock line holds (platform::kLockKind*): attach refuses a segment laid
+  // out by another platform's build (the portable build and the Linux build, say).
+  std::uint32_t lock_kind;
 
   // --- line 1: the queue lock, one cache line on every platform ---
   // What lives here depends on the platform implementation (src/platform/robust_mutex.hpp;
-  // docs/design.md, "The lock line per platform"):
-  //   linux: a process-shared robust pthread_mutex_t (40 bytes on glibc x86-64), the rest
-  //          zero.
+  // docs/design.md, "The lock line per platform"), named by lock_kind:
+  //   linux (1):          a process-shared robust pthread_mutex_t (40 bytes on glibc
+  //                       x86-64), the rest zero.
+  //   portable, macOS (2): an 8-byte owner word (pid | start-time tag << 32 | waiters
+  //                       bit 63), then a 4-byte wake counter, the rest zero.
   alignas(kCacheLine) std::byte lock_storage[kCacheLine];
 
   // --- line 2: writer side, changed only under the lock ---
@@ -133,6 +150,12 @@ struct alignas(kCacheLine) SegmentHeader {
   // learning only; a stale value just teaches less.
   alignas(kCacheLine) std::atomic<std::uint64_t> last_wake_ns;
   std::byte reserved2[kCacheLine - sizeof(std::uint64_t)];
+
+  // --- lines 7-10: the queue's full name, NUL-padded (written once before kReady) ---
+  // Where the OS limits shared-memory names (macOS: 30 bytes), a long name's segment is
+  // named by a hash (platform::shm_path_for); attach compares this with the name asked
+  // for, so two names with one hash are refused, never mixed up, and listings show it.
+  alignas(kCacheLine) char queue_name[kQueueNameBytes];
 };
 
 static_assert(offsetof(SegmentHeader, magic) == 0, "magic first, so any reader can check it");
@@ -153,7 +176,9 @@ static_assert(offsetof(SegmentHeader, space_sleepers) == 260, "docs/design.md ta
 static_assert(offsetof(SegmentHeader, spin_leases) == 320, "docs/design.md table");
 static_assert(sizeof(SegmentHeader::spin_leases) == kCacheLine, "leases fill one line");
 static_assert(offsetof(SegmentHeader, last_wake_ns) == 384, "docs/design.md table");
-static_assert(sizeof(SegmentHeader) == 7 * kCacheLine, "header is 7 cache lines");
+static_assert(offsetof(SegmentHeader, lock_kind) == 60, "docs/design.md table");
+static_assert(offsetof(SegmentHeader, queue_name) == 448, "docs/design.md table");
+static_assert(sizeof(SegmentHeader) == 11 * kCacheLine, "header is 11 cache lines");
 
 // One registration. Line 0 is written by its owner on every pop; line 1 only when the
 // owner joins, leaves or sleeps, so appenders scanning cursors share no line with them.

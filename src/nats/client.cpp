@@ -23,12 +23,24 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// A server that does not accept a connection within this is down or unreachable: a
+// local or LAN server answers in milliseconds, and open() should fail while a user waits.
 constexpr int kConnectTimeoutMs = 2000;
 constexpr int kReconnectWaitMs = 100; // a restarted server or a new leader is found fast
+// A JetStream API request (create, info, delete) may wait for a stream leader's election,
+// which takes a few seconds in a cluster; longer means the cluster has no quorum.
 constexpr std::int64_t kApiWaitMs = 5000;
-constexpr std::int64_t kPublishWaitMs = 2000; // per attempt; publish() retries within its window
+// The wait for one publish acknowledgement; publish() retries within its window
+// (kPublishRetry), so a lost acknowledgement costs at most this.
+constexpr std::int64_t kPublishWaitMs = 2000;
 // How long a closed delivery subscription may take to return from its last callback.
+// A callback only hands a message to the inbox; this bounds a close that meets a stalled
+// library thread.
 constexpr auto kCallbackDrainTimeout = 2s;
+// An ack watch is told only that something was acked; what it does not drain the library
+// drops past these bounds (4096 acks, 4 MiB), which keeps a slow waiter's memory small.
+constexpr int kAckWatchPendingMessages = 4096;
+constexpr int kAckWatchPendingBytes = 4 << 20;
 
 std::string status_text(natsStatus status) {
   std::string text = natsStatus_GetText(status);
@@ -659,7 +671,8 @@ AckWatch::AckWatch(Client &client, const std::string &stream)
       natsConnection_SubscribeSync(&subscription_, client.connection(), subject.c_str());
   if (status == NATS_OK) {
     // Only "something happened" matters: let the library drop what we do not drain.
-    status = natsSubscription_SetPendingLimits(subscription_, 4096, 4 << 20);
+    status = natsSubscription_SetPendingLimits(subscription_, kAckWatchPendingMessages,
+                                               kAckWatchPendingBytes);
   }
   if (status == NATS_OK) {
     status = natsConnection_Flush(client.connection());

@@ -7,6 +7,7 @@
 // it. The server drops a member whose subscription has been gone for the liveness. The
 // contracts are ShmQueue's (src/shm/); docs/nats.md lists where they differ.
 #include "backend.hpp"
+#include "deadlines.hpp"
 #include "nats/address.hpp"
 #include "nats/client.hpp"
 #include "nats/host.hpp"
@@ -44,20 +45,27 @@ constexpr auto kMessageSlice = 250ms;
 constexpr int kMissingAnswersToDrop = 2;
 // Longest sender kept in a member's description (the server caps descriptions).
 constexpr std::size_t kDescribedSenderBytes = 256;
+// The shortest liveness a queue may have: a member must answer the server's heartbeat
+// within it, and a busy machine stalls a process for tens of milliseconds.
 constexpr std::chrono::milliseconds kMinLiveness{100};
-
-std::string sizes_text(std::uint64_t needed, std::uint64_t free_bytes, std::uint64_t capacity) {
-  return "append needs " + std::to_string(needed) + " bytes; " + std::to_string(free_bytes) +
-         " of " + std::to_string(capacity) + " free";
-}
+// Hex digits of a member's random token (its consumer name and the prefix of its message
+// ids): 48 bits, so two members of one queue collide with negligible odds.
+constexpr std::size_t kMemberTokenDigits = 12;
+// Hex digits of a queue's random token in its description: 64 bits tell a queue from
+// another made later under the same name.
+constexpr std::size_t kQueueTokenDigits = 16;
+// A sequence missing from the deliveries is waited for at most this many livenesses,
+// plus kGapSlack, before the inbox skips it: the server sends an unacked message again
+// after one liveness (its AckWait), so two allow one lost redelivery, and the slack
+// covers network and scheduling delays.
+constexpr int kGapLivenesses = 2;
+constexpr std::chrono::seconds kGapSlack{1};
 
 std::string hex8(std::uint32_t value) {
   char text[9];
   std::snprintf(text, sizeof text, "%08x", value);
   return text;
 }
-
-Deadline earlier(Deadline a, Deadline b) noexcept { return a.when() <= b.when() ? a : b; }
 
 } // namespace
 
@@ -82,16 +90,13 @@ public:
 
   void open(std::string_view sender) override {
     std::lock_guard local(mutex_);
-    if (is_open_here()) {
-      throw InvalidArgument("queue '" + address_.url + "' is already open in this process as '" +
-                            sender_ + "'");
-    }
+    require_not_open_here();
     nats::Client &client = client_here();
-    const std::string name = sender.empty() ? std::to_string(::getpid()) : std::string(sender);
+    std::string name = sender_or_pid(sender);
     nats::MemberIdentity identity = nats::this_process(name.substr(0, kDescribedSenderBytes));
-    const std::string token = nats::random_hex(12);
+    const std::string token = nats::random_hex(kMemberTokenDigits);
     const std::string consumer = "m" + token;
-    auto inbox = std::make_shared<nats::Inbox>(2 * facts_.liveness + 1s);
+    auto inbox = std::make_shared<nats::Inbox>(kGapLivenesses * facts_.liveness + kGapSlack);
     // Subscribe first: the consumer must find its subscriber from its first delivery.
     auto delivery = std::make_unique<nats::DeliverySubscription>(
         client, "_PYSYNCQ." + address_.stream + "." + consumer, inbox);
@@ -105,20 +110,10 @@ public:
     consumer_ = consumer;
     token_ = token;
     counter_ = 0;
-    sender_ = name;
     sender_escaped_ = nats::escape_header_value(name);
     inbox_ = std::move(inbox);
     delivery_ = std::move(delivery);
-    opening_thread_ = std::this_thread::get_id();
-    shared_by_threads_ = false;
-    opened_pid_ = ::getpid();
-    opened_generation_.store(platform::fork_generation(), std::memory_order_relaxed);
-    open_.store(true, std::memory_order_release);
-  }
-
-  bool is_open_here() const noexcept override {
-    return open_.load(std::memory_order_acquire) &&
-           opened_generation_.load(std::memory_order_relaxed) == platform::fork_generation();
+    note_opened(std::move(name));
   }
 
   // Best effort on the network: a member that cannot be deleted now is dropped by the
@@ -182,20 +177,11 @@ public:
     const nats::Padding padding =
         padding_of(sender_escaped.size(), type_escaped.size(), body.size());
     const std::uint64_t needed = padding.charged_bytes;
-    const std::uint64_t payload =
-        needed - nats::charge_overhead(facts_.storage, address_.subject.size());
-    pending_footprint_.store(needed, std::memory_order_relaxed);
-    pending_payload_.store(payload, std::memory_order_relaxed);
-    if (needed > capacity() || payload > max_payload(*client)) {
-      return false; // wait_for_space() says why it can never fit
+    if (needed > capacity() || payload_of(needed) > max_payload(*client)) {
+      return false; // wait_for_space(footprint()) says why it can never fit
     }
-    if (client->publish(address_.subject, id, sender_escaped, type_escaped, body,
-                        padding.pad_value_bytes, kPublishRetry) == nats::Published::kFull) {
-      return false;
-    }
-    pending_footprint_.store(0, std::memory_order_relaxed);
-    pending_payload_.store(0, std::memory_order_relaxed);
-    return true;
+    return client->publish(address_.subject, id, sender_escaped, type_escaped, body,
+                           padding.pad_value_bytes, kPublishRetry) != nats::Published::kFull;
   }
 
   void append(std::string_view type, std::string_view body, Deadline deadline) override {
@@ -203,21 +189,16 @@ public:
       if (try_append(type, body)) {
         return;
       }
-      const std::uint64_t needed = pending_footprint_.load(std::memory_order_relaxed);
+      const std::uint64_t needed = footprint(type, body);
       if (deadline.has_passed() || !wait_for_space(needed, deadline)) {
-        const std::uint64_t free_now = free_bytes();
-        throw QueueFull("queue '" + address_.url +
-                            "' is full: " + sizes_text(needed, free_now, capacity()) +
-                            (deadline.when() == Deadline::now().when() ? "" : " (wait timed out)"),
-                        needed, free_now, capacity());
+        throw_full(needed, free_bytes(), deadline.when() != Deadline::now().when());
       }
     }
   }
 
-  // `needed` may be counted the shared-memory way (Queue::footprint): a refused append
-  // of this handle left its exact NATS count, the larger of the two is waited for.
+  // `needed` is counted as the server counts it (footprint()); the payload that the
+  // server's max_payload limits follows from it.
   bool wait_for_space(std::uint64_t needed, Deadline deadline) override {
-    needed = std::max(needed, pending_footprint_.load(std::memory_order_relaxed));
     nats::Client *client = nullptr;
     std::shared_ptr<nats::Inbox> inbox;
     std::string consumer;
@@ -228,15 +209,12 @@ public:
       client = client_.get();
       inbox = inbox_;
       consumer = consumer_;
-      shared = shared_by_threads_;
+      shared = shared_by_threads();
     }
     if (needed > capacity()) {
-      throw QueueFull("message of " + std::to_string(needed) + " bytes can never fit queue '" +
-                          address_.url + "': its capacity is " + std::to_string(capacity()) +
-                          " bytes (counted as the NATS server counts them)",
-                      needed, free_bytes(), capacity());
+      throw_never_fits(needed, free_bytes(), " (counted as the NATS server counts them)");
     }
-    const std::uint64_t payload = pending_payload_.load(std::memory_order_relaxed);
+    const std::uint64_t payload = payload_of(needed);
     if (payload > max_payload(*client)) {
       throw QueueFull("message of " + std::to_string(payload) + " bytes can never be sent to '" +
                           address_.url + "': the NATS server's max_payload is " +
@@ -426,9 +404,14 @@ public:
   const std::string &name() const noexcept override { return address_.url; }
   std::uint64_t capacity() const noexcept override { return facts_.capacity_bytes; }
   std::uint32_t max_members() const noexcept override { return facts_.max_members; }
-  const std::string &sender() const noexcept override {
-    static const std::string none;
-    return is_open_here() ? sender_ : none;
+  std::uint64_t footprint(std::string_view type, std::string_view body) const override {
+    std::string sender_escaped;
+    {
+      std::lock_guard local(mutex_);
+      sender_escaped = sender_escaped_;
+    }
+    return padding_of(sender_escaped.size(), nats::escape_header_value(type).size(), body.size())
+        .charged_bytes;
   }
 
 private:
@@ -454,8 +437,7 @@ private:
     delivery_.reset();
     inbox_->close();
     inbox_.reset();
-    open_.store(false, std::memory_order_release);
-    sender_.clear();
+    note_closed();
     std::string consumer = std::move(consumer_);
     consumer_.clear();
     return consumer;
@@ -506,19 +488,15 @@ private:
     return !moved.acks.empty();
   }
 
-  // Under mutex_.
-  void require_open() const {
-    if (!is_open_here()) {
-      if (open_.load(std::memory_order_acquire)) {
-        throw NotOpen("queue '" + address_.url + "' was opened by process " +
-                      std::to_string(opened_pid_) + ", not by this one (" +
-                      std::to_string(::getpid()) + "); call open() in this process first");
-      }
-      throw NotOpen("queue '" + address_.url + "' is not open in this process; call open() first");
-    }
-    if (!shared_by_threads_ && std::this_thread::get_id() != opening_thread_) {
-      shared_by_threads_ = true; // another thread may pop while one waits: no deadlock verdict
-    }
+  // Under mutex_. A second thread that uses the handle may pop while one waits: the
+  // deadlock verdict then never counts on this member not reading (shared_by_threads()).
+  void require_open() const { (void)require_open_here(); }
+
+  // The message bytes of a message that the server charges `needed` for: what its
+  // max_payload limits.
+  std::uint64_t payload_of(std::uint64_t needed) const noexcept {
+    const std::uint64_t overhead = nats::charge_overhead(facts_.storage, address_.subject.size());
+    return needed > overhead ? needed - overhead : 0;
   }
 
   std::uint64_t max_payload(const nats::Client &client) const noexcept {
@@ -583,23 +561,13 @@ private:
   std::string consumer_;
   std::string token_;         // message ids: token_ + counter
   std::uint32_t counter_ = 0; // wraps; ids need only be unique within 30 s
-  std::string sender_;
   std::string sender_escaped_;
-  std::thread::id opening_thread_;
-  mutable bool shared_by_threads_ = false;
-  int opened_pid_ = 0;
-  std::atomic<bool> open_{false};
-  std::atomic<std::uint64_t> opened_generation_{0};
-  // What the last refused append of this handle needed (stream bytes, header + body).
-  std::atomic<std::uint64_t> pending_footprint_{0};
-  std::atomic<std::uint64_t> pending_payload_{0};
 };
 
 std::unique_ptr<Queue::Impl> create_nats_queue(std::string_view url, const CreateOptions &options) {
   nats::Address address = nats::parse_address(url, options.access);
-  const std::uint64_t capacity = options.capacity_bytes != 0
-                                     ? options.capacity_bytes
-                                     : static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t capacity =
+      options.capacity_bytes != 0 ? options.capacity_bytes : Queue::Impl::default_capacity_bytes();
   if (capacity > static_cast<std::uint64_t>(INT64_MAX)) {
     throw InvalidArgument("capacity of " + std::to_string(capacity) + " bytes is too large");
   }
@@ -622,7 +590,7 @@ std::unique_ptr<Queue::Impl> create_nats_queue(std::string_view url, const Creat
   // The stream's limit is a whole number of granules (wire.hpp), at most what was asked.
   const std::uint64_t granule = nats::choose_granule(storage, address.subject.size(), capacity);
   spec.description = nats::describe_queue(static_cast<std::uint64_t>(options.liveness.count()),
-                                          granule, nats::random_hex(16));
+                                          granule, nats::random_hex(kQueueTokenDigits));
   spec.capacity_bytes = nats::granule_capacity(capacity, granule);
   spec.max_members = options.max_members;
   spec.storage = storage;

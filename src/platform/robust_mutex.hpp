@@ -4,15 +4,25 @@
 // POSIX EOWNERDEAD) instead of waiting for ever; it repairs what the dead holder left,
 // then marks the lock consistent.
 //
-// Per OS (chosen by CMake): linux/robust_mutex.cpp is a process-shared robust pthread
-// mutex, whose holder's death the kernel reports.
+// Per platform (chosen by CMake): linux/robust_mutex.cpp is a process-shared robust
+// pthread mutex, whose holder's death the kernel reports; portable/owner_lock.cpp (macOS,
+// and the portable build on Linux) is an atomic word naming its holder by pid and start
+// time, taken over from a dead holder by a waiter.
 #pragma once
 
 #include "pysyncq/deadline.hpp"
 
 #include <cstddef>
+#include <cstdint>
 
 namespace pysyncq::platform {
+
+/// What a segment's lock line holds, stored in its header (SegmentHeader::lock_kind) so
+/// that a build never uses a lock line that another platform's build laid out.
+inline constexpr std::uint32_t kLockKindRobustPthread = 1; // linux
+inline constexpr std::uint32_t kLockKindOwnerWord = 2;     // portable, macOS
+/// This build's kind.
+std::uint32_t robust_mutex_kind() noexcept;
 
 /// Bytes the lock needs in lock_storage; the layout reserves a cache line.
 std::size_t robust_mutex_bytes() noexcept;

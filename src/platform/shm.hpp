@@ -82,8 +82,22 @@ struct ShmEntry {
 /// /dev/shm itself cannot be read.
 std::vector<ShmEntry> list_shm_entries(std::size_t prefix_bytes);
 
-/// Validates a queue name and returns it as shm_open wants it: one leading '/', then
-/// 1..kMaxQueueNameBytes bytes with no '/' and no NUL. Throws InvalidArgument otherwise.
+/// Validates a queue name and returns it without a leading '/' (accepted, as
+/// multiprocessing.shared_memory does): 1..kMaxQueueNameBytes bytes with no '/' and no
+/// NUL, not "." or "..". Throws InvalidArgument otherwise. The same on every platform.
+std::string queue_name_for(std::string_view name);
+
+/// Validates a queue name (queue_name_for) and returns the name of its segment as
+/// shm_open wants it: '/' and the name on Linux. Where the OS limits names to
+/// kMaxShmNameBytes (macOS), a longer name becomes its first kHashedNamePrefixBytes
+/// bytes, '~' and a 64-bit hash in hex; the segment's header keeps the full name, which
+/// attach compares (two names with one hash would be refused, not mixed up).
 std::string shm_path_for(std::string_view name);
+
+/// macOS: PSHMNAMLEN is 31 bytes with the leading '/'.
+inline constexpr std::size_t kMaxShmNameBytes = 30;
+/// The prefix a hashed name keeps: 30 less '~' and 16 hex digits; "pysyncq-test-" (13)
+/// fits, so the test runner's leak check still sees the tests' segments.
+inline constexpr std::size_t kHashedNamePrefixBytes = kMaxShmNameBytes - 1 - 16;
 
 } // namespace pysyncq::platform

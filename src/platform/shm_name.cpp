@@ -8,7 +8,7 @@
 
 namespace pysyncq::platform {
 
-std::string shm_path_for(std::string_view name) {
+std::string queue_name_for(std::string_view name) {
   if (!name.empty() && name.front() == '/') {
     name.remove_prefix(1); // accept "/jobs" as multiprocessing.shared_memory does
   }
@@ -29,7 +29,7 @@ std::string shm_path_for(std::string_view name) {
   if (name == "." || name == "..") {
     throw InvalidArgument("queue name '" + std::string(name) + "' is not a file name");
   }
-  return "/" + std::string(name);
+  return std::string(name);
 }
 
 } // namespace pysyncq::platform

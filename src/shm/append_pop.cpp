@@ -12,7 +12,11 @@ std::uint64_t ShmQueue::footprint_checked(std::string_view type, std::string_vie
     throw InvalidArgument("message type of " + std::to_string(type.size()) +
                           " bytes is too long; at most " + std::to_string(core::kMaxFieldBytes));
   }
-  return core::record_bytes(sender_.size(), type.size(), body.size());
+  return footprint(type, body);
+}
+
+std::uint64_t ShmQueue::footprint(std::string_view type, std::string_view body) const {
+  return core::record_bytes(sender_here().size(), type.size(), body.size());
 }
 
 std::uint64_t ShmQueue::footprint_checked(std::span<const OutgoingMessage> batch) const {
@@ -47,8 +51,8 @@ bool ShmQueue::try_append_as(std::span<const OutgoingMessage> batch, std::uint64
     PYSYNCQ_CRASH_POINT("append.before_copy");
     std::uint64_t position = tail;
     for (const OutgoingMessage &message : batch) {
-      core::write_record(segment_.ring, position, sender_, message.type, message.body);
-      position += core::record_bytes(sender_.size(), message.type.size(), message.body.size());
+      core::write_record(segment_.ring, position, sender_here(), message.type, message.body);
+      position += core::record_bytes(sender_here().size(), message.type.size(), message.body.size());
     }
     PYSYNCQ_CRASH_POINT("append.after_copy");
     // SYNC POINT: publish (seq_cst store; readers acquire-load tail). One store for the

@@ -6,13 +6,33 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <string>
 
 namespace pysyncq {
 
+namespace {
+// A segment named by a hash (a long name where the OS limits names: macOS, the portable
+// build) is listed under the full name its header keeps, when that name is valid and
+// hashes to this very segment; any other segment keeps its file name.
+std::string full_queue_name(std::string file_name, const std::string &header) {
+  const char *field = header.data() + offsetof(core::SegmentHeader, queue_name);
+  std::string name(field, strnlen(field, core::kQueueNameBytes));
+  try {
+    if (name != file_name && platform::shm_path_for(name) == "/" + file_name) {
+      return name;
+    }
+  } catch (const InvalidArgument &) {
+    // not a queue name: keep the file's
+  }
+  return file_name;
+}
+} // namespace
+
 std::vector<SegmentInfo> list_segments() {
-  // The magic and the state word (offset 56): enough to tell a queue from a file that
-  // only starts like one, without mapping anything or waiting for anyone.
-  constexpr std::size_t kPrefixBytes = offsetof(core::SegmentHeader, state) + 4;
+  // The header up to the full name: the magic and the state word (offset 56) tell a
+  // queue from a file that only starts like one, without mapping anything or waiting
+  // for anyone; the name is what a hashed segment name stands for.
+  constexpr std::size_t kPrefixBytes = sizeof(core::SegmentHeader);
   std::vector<SegmentInfo> segments;
   for (platform::ShmEntry &entry : platform::list_shm_entries(kPrefixBytes)) {
     SegmentInfo info;
@@ -39,6 +59,9 @@ std::vector<SegmentInfo> list_segments() {
         info.kind =
             state == core::kReady ? SegmentInfo::Kind::kQueue : SegmentInfo::Kind::kInitialising;
         info.owner_uid = entry.owner_uid;
+        if (state == core::kReady) {
+          info.name = full_queue_name(std::move(info.name), entry.prefix);
+        }
       }
       break;
     }

@@ -6,7 +6,6 @@
 #include "platform/system.hpp"
 #include "shm/shm_queue.hpp"
 
-
 namespace pysyncq::shm {
 
 bool alive(int pid, std::uint64_t start_time) {
@@ -24,12 +23,9 @@ ShmQueue::~ShmQueue() {
 
 void ShmQueue::open(std::string_view sender) {
   std::lock_guard local(local_mutex());
-  if (is_open_here()) {
-    throw InvalidArgument("queue '" + segment_.name + "' is already open in this process as '" +
-                          sender_ + "'");
-  }
+  require_not_open_here();
   const platform::ProcessIdentity self = platform::current_process();
-  std::string name = sender.empty() ? std::to_string(self.pid) : std::string(sender);
+  std::string name = sender_or_pid(sender);
   if (name.size() > core::kMaxFieldBytes) {
     throw InvalidArgument("sender name of " + std::to_string(name.size()) + " bytes is too long");
   }
@@ -49,10 +45,7 @@ void ShmQueue::open(std::string_view sender) {
   });
   registration_ = Registration{&segment_.members.slot(index), index, self.pid};
   backlog_.clear(); // a forked child that opens anew never reads its parent's backlog
-  opening_thread_ = std::this_thread::get_id();
-  shared_by_threads_ = false;
-  opened_generation_ = platform::fork_generation();
-  sender_ = std::move(name);
+  note_opened(std::move(name));
 }
 
 void ShmQueue::close() {
@@ -70,7 +63,7 @@ void ShmQueue::close() {
   });
   if (was_open) {
     registration_.slot = nullptr;
-    sender_.clear();
+    note_closed();
     backlog_.clear(); // dropped, as the unread messages in the ring are
     // What we had not read is free now, and threads of ours asleep for a message
     // must find out that the registration is gone.
@@ -98,24 +91,16 @@ void ShmQueue::unlink_now() {
 void ShmQueue::unlink_now_without_lock() { segment_.unlink_now(); }
 
 void ShmQueue::require_open() const {
-  if (!is_open_here()) {
-    throw NotOpen(not_open_text());
+  if (require_open_here()) {
+    // A second thread uses this registration now (see kSlotSharedByThreads). Relaxed:
+    // read under the lock by deadlock checks, which tolerate seeing it late.
+    registration_.slot->flags.fetch_or(core::kSlotSharedByThreads, std::memory_order_relaxed);
   }
-  note_calling_thread();
   // Our slot stays ours while we live; this catches a registration removed from
   // outside (a process that shares our pid namespace can't be reaped while alive).
   if (!registration_.still_ours()) {
     throw NotOpen("the registration of this process in queue '" + segment_.name +
                   "' was removed (reaped or overwritten); open() it again");
-  }
-}
-
-// Marks the slot once a second thread uses this registration (see kSlotSharedByThreads).
-void ShmQueue::note_calling_thread() const noexcept {
-  if (!shared_by_threads_ && std::this_thread::get_id() != opening_thread_) {
-    shared_by_threads_ = true;
-    // Relaxed: read under the lock by deadlock checks, which tolerate seeing it late.
-    registration_.slot->flags.fetch_or(core::kSlotSharedByThreads, std::memory_order_relaxed);
   }
 }
 
@@ -134,15 +119,6 @@ void ShmQueue::require_still_ours(const Registration &me) const {
                   "' was removed during the wait (closed, reaped or overwritten); open() "
                   "it again");
   }
-}
-
-std::string ShmQueue::not_open_text() const {
-  if (registration_.slot != nullptr) {
-    return "queue '" + segment_.name + "' was opened by process " +
-           std::to_string(registration_.pid) + ", not by this one (" + std::to_string(platform::current_pid()) +
-           "); call open() in this process first";
-  }
-  return "queue '" + segment_.name + "' is not open in this process; call open() first";
 }
 
 } // namespace pysyncq::shm

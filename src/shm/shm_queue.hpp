@@ -45,9 +45,6 @@ public:
 
   // --- registration (registration.cpp) ---
   void open(std::string_view sender) override;
-  bool is_open_here() const noexcept override {
-    return registration_.slot != nullptr && opened_generation_ == platform::fork_generation();
-  }
   void close() override;
 
   // --- append and pop (append_pop.cpp; the blocking parts in waits.cpp) ---
@@ -85,10 +82,7 @@ public:
   const std::string &name() const noexcept override { return segment_.name; }
   std::uint64_t capacity() const noexcept override { return segment_.ring.capacity(); }
   std::uint32_t max_members() const noexcept override { return segment_.members.max_members(); }
-  const std::string &sender() const noexcept override {
-    static const std::string none;
-    return is_open_here() ? sender_ : none;
-  }
+  std::uint64_t footprint(std::string_view type, std::string_view body) const override;
 
   std::uint64_t footprint_checked(std::string_view type, std::string_view body) const;
 
@@ -173,16 +167,13 @@ private:
 
   [[noreturn]] void throw_deadlock(std::uint64_t needed, std::uint64_t tail, std::uint64_t head,
                                    const std::vector<std::uint32_t> &holders) const;
-  [[noreturn]] void throw_full(std::uint64_t needed, bool waited) const;
   void require_can_ever_fit(std::uint64_t needed, std::size_t messages = 1) const;
 
   // --- the handle's checks (registration.cpp) ---
 
   void require_open() const;
-  void note_calling_thread() const noexcept;
   Registration registration() const;
   void require_still_ours(const Registration &me) const;
-  std::string not_open_text() const;
 
   Segment segment_;
   std::optional<std::chrono::milliseconds> inspect_lock_timeout_; // AttachOptions
@@ -190,10 +181,6 @@ private:
   SpinWait spin_wait_; // how long this handle's waits spin before they sleep
   ForkSafeMutex local_mutex_; // serialises this handle's threads around the cursor
   Registration registration_;
-  std::thread::id opening_thread_;
-  mutable bool shared_by_threads_ = false; // under local_mutex_
-  std::uint64_t opened_generation_ = 0;
-  std::string sender_;
   std::string scratch_; // backs a field that wraps around the ring's end
   Backlog backlog_;     // under local_mutex_
 };

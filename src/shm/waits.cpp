@@ -16,11 +16,6 @@ namespace {
 // look costs a kill() and a /proc read per member).
 constexpr std::chrono::milliseconds kReapInterval{100};
 
-std::string sizes_text(std::uint64_t needed, std::uint64_t free_bytes, std::uint64_t capacity) {
-  return "append needs " + std::to_string(needed) + " bytes; " + std::to_string(free_bytes) +
-         " of " + std::to_string(capacity) + " free";
-}
-
 } // namespace
 
 // A blocking append's place in line (MemberTable::take_ticket), given back when the
@@ -71,7 +66,7 @@ void ShmQueue::append_as_batch(std::span<const OutgoingMessage> batch, std::uint
   }
   require_can_ever_fit(needed, batch.size());
   if (deadline.has_passed()) {
-    throw_full(needed, /*waited=*/false);
+    throw_full(needed, free_estimate(), /*waited=*/false);
   }
   SpaceTicket ticket(*this, registration(), needed);
   for (;;) {
@@ -80,7 +75,7 @@ void ShmQueue::append_as_batch(std::span<const OutgoingMessage> batch, std::uint
       return;
     }
     if (deadline.has_passed() || !wait_for_space_as(needed, deadline, ticket.number())) {
-      throw_full(needed, /*waited=*/true);
+      throw_full(needed, free_estimate(), /*waited=*/true);
     }
   }
 }
@@ -239,23 +234,14 @@ void ShmQueue::throw_deadlock(std::uint64_t needed, std::uint64_t tail, std::uin
                  needed, free_now, capacity(), std::move(pids));
 }
 
-void ShmQueue::throw_full(std::uint64_t needed, bool waited) const {
-  const std::uint64_t free_now = free_estimate();
-  throw QueueFull("queue '" + segment_.name +
-                      "' is full: " + sizes_text(needed, free_now, capacity()) +
-                      (waited ? " (wait timed out)" : ""),
-                  needed, free_now, capacity());
-}
-
 void ShmQueue::require_can_ever_fit(std::uint64_t needed, std::size_t messages) const {
   if (needed > capacity()) {
-    const std::string what = messages == 1 ? "message of " + std::to_string(needed) + " bytes"
-                                           : "batch of " + std::to_string(messages) +
-                                                 " messages, " + std::to_string(needed) +
-                                                 " bytes together,";
-    throw QueueFull(what + " can never fit queue '" +
-                        segment_.name + "': its capacity is " + std::to_string(capacity()) +
-                        " bytes",
+    if (messages == 1) {
+      throw_never_fits(needed, free_estimate());
+    }
+    throw QueueFull("batch of " + std::to_string(messages) + " messages, " +
+                        std::to_string(needed) + " bytes together, can never fit queue '" +
+                        name() + "': its capacity is " + std::to_string(capacity()) + " bytes",
                     needed, free_estimate(), capacity());
   }
 }

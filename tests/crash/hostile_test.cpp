@@ -6,6 +6,7 @@
 // "A hostile local user", names these tests.
 #include "crash_helpers.hpp"
 
+#include "platform/liveness.hpp"
 #include "platform/robust_mutex.hpp"
 #include "segment.hpp"
 
@@ -264,10 +265,20 @@ TEST(Hostile, AForgedLockWordIsReportedByInspectionWithinItsTimeoutAndForceRemov
     (void)creator;
   } // no member: the name stays
   // The word names a live thread (this one) that will never unlock it: the kernel gives
-  // no robust-futex rescue for a word that a hostile process wrote by hand.
+  // no robust-futex rescue for a word that a hostile process wrote by hand. The
+  // owner-word lock's word names this live process by pid and start time
+  // (docs/design.md, "The lock line per platform"), so no waiter takes it over either.
   const int forged = static_cast<int>(::gettid());
   rewrite_header(guard.name(), [&](core::SegmentHeader &header) {
-    std::atomic_ref<int>(*reinterpret_cast<int *>(header.lock_storage)).store(forged);
+    if (platform::robust_mutex_kind() == platform::kLockKindRobustPthread) {
+      std::atomic_ref<int>(*reinterpret_cast<int *>(header.lock_storage)).store(forged);
+    } else {
+      constexpr std::uint64_t kStartTagMask = (1ULL << 31) - 1;
+      const std::uint64_t word = static_cast<std::uint32_t>(forged) |
+                                 ((platform::current_process().start_time & kStartTagMask) << 32);
+      std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t *>(header.lock_storage))
+          .store(word);
+    }
   });
   rewrite_header(guard.name(), [&](core::SegmentHeader &header) {
     EXPECT_EQ(platform::robust_mutex_holder(header.lock_storage), forged);

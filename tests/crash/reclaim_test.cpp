@@ -276,6 +276,18 @@ std::atomic<std::uint32_t> &lock_word(const Segment &segment) {
   return *reinterpret_cast<std::atomic<std::uint32_t> *>(segment.header->lock_storage);
 }
 
+// Whether the lock line says a waiter sleeps: the kernel's FUTEX_WAITERS in the robust
+// mutex's word, or the owner-word lock's waiters bit (docs/design.md, "The lock line per
+// platform").
+bool lock_has_sleepers(const Segment &segment) {
+  if (platform::robust_mutex_kind() == platform::kLockKindRobustPthread) {
+    return (lock_word(segment).load() & kFutexWaiters) != 0;
+  }
+  constexpr std::uint64_t kOwnerWordWaiters = 1ULL << 63;
+  return (reinterpret_cast<std::atomic<std::uint64_t> *>(segment.header->lock_storage)->load() &
+          kOwnerWordWaiters) != 0;
+}
+
 // Whether `pid` is asleep in the kernel inside a futex wait.
 bool asleep_on_futex(int pid) {
   std::ifstream wchan("/proc/" + std::to_string(pid) + "/wchan");
@@ -286,10 +298,51 @@ bool asleep_on_futex(int pid) {
 
 } // namespace lost_wake
 
+TEST(Reclaim, AWaiterAsleepBehindAKilledHolderTakesTheLockAndRepairs) {
+  // Every lock: the holder dies while a waiter sleeps on the lock. The robust mutex's
+  // kernel hands the lock on with EOWNERDEAD; the owner-word lock's waiter finds the
+  // holder dead after a bounded sleep and takes it over. Either way with the repair.
+  NameGuard guard(unique_name("dead-holder"));
+  auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
+  Segment segment = Segment::attach(guard.name());
+  Pipe locked;
+  Child holder([&] {
+    Segment own = Segment::attach(guard.name());
+    platform::RobustLock lock(own.header->lock_storage);
+    locked.send('l');
+    ::pause(); // killed holding the lock
+    return 10;
+  });
+  ASSERT_TRUE(locked.expect('l'));
+  Child waiter([&] {
+    auto q = Queue::attach(guard.name());
+    q.open("waiter"); // sleeps on the lock
+    q.append("data", make_checked_body(1, 0, 100));
+    q.close();
+    return 0;
+  });
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (!(lost_wake::lock_has_sleepers(segment) && lost_wake::asleep_on_futex(waiter.pid()))) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the waiter never slept on the lock";
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(holder.kill_and_wait(), -SIGKILL);
+  EXPECT_EQ(waiter.wait(20s), 0) << "the waiter never got the lock (-1000: timeout)";
+  EXPECT_GE(queue.stats().lock_recoveries, 1U);
+  queue.open("owner");
+  expect_whole_capacity_usable(queue);
+  queue.close();
+  EXPECT_FALSE(guard.exists());
+}
+
 TEST(Reclaim, AWaiterWhoseWakeUpDiedWithAnotherKilledProcessStillTakesTheLock) {
   // When a lock holder dies, the kernel marks the word "owner died" and wakes one
   // waiter. If that waiter is SIGKILLed before it takes the lock, nothing wakes the
   // others. Written here as the word that sequence leaves: free, owner died, waiters.
+  if (platform::robust_mutex_kind() != platform::kLockKindRobustPthread) {
+    GTEST_SKIP() << "the kernel's robust-futex word: the owner-word lock has none (its "
+                    "waiters wake every 10 ms on their own; the test above kills its holder)";
+  }
   NameGuard guard(unique_name("lost-wake"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   Segment segment = Segment::attach(guard.name());

@@ -37,6 +37,10 @@ TEST_F(NatsCapacity, a_file_queue_refuses_an_append_at_the_predicted_count_with_
     ASSERT_TRUE(queue.try_append("t", body)) << "append " << k << " of " << kFits;
   }
   EXPECT_FALSE(queue.try_append("t", body));
+  // What append needs and what a wait for space must be given: the server's count (the
+  // shared-memory record of the same message is smaller).
+  EXPECT_EQ(queue.footprint("t", body), message);
+  EXPECT_GT(queue.footprint("t", body), Queue::footprint(1, 1, body.size()));
   try {
     queue.append("t", body);
     ADD_FAILURE() << "the append past the limit went through";

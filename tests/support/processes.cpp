@@ -1,5 +1,6 @@
 #include "support/processes.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cerrno>
@@ -21,8 +22,15 @@ namespace pysyncq::testing {
 
 std::string unique_name(std::string_view tag) {
   static std::atomic<int> counter{0};
-  return "pysyncq-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-         std::string(tag);
+  std::string name = "pysyncq-test-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(counter++) + "-" + std::string(tag);
+  // 30 bytes at most, the longest segment name macOS takes: then the segment's name is
+  // the queue name on every platform, and tests may open "/" + NAME themselves. The pid
+  // (at most 7 digits on Linux) and the counter come first and keep it unique (26 bytes
+  // up to 10000 names per process); only the tag is cut. Long names have their own tests.
+  constexpr std::size_t kMaxSegmentNameBytes = 30;
+  name.resize(std::min(name.size(), kMaxSegmentNameBytes));
+  return name;
 }
 
 NameGuard::~NameGuard() { ::shm_unlink(("/" + name_).c_str()); }

@@ -10,8 +10,9 @@
 
 namespace pysyncq::testing {
 
-/// "pysyncq-test-<pid>-<n>-<tag>": unique per call; the test runner fails when a segment
-/// with this prefix is left in /dev/shm.
+/// "pysyncq-test-<pid>-<n>-<tag>", cut to 30 bytes (the tag goes first): unique per call,
+/// and short enough to be the segment's own name on every platform (macOS: 30 bytes).
+/// The test runner fails when a segment with this prefix is left in /dev/shm.
 std::string unique_name(std::string_view tag);
 
 /// Unlinks the queue name at scope exit if it is still there (a failed test must not

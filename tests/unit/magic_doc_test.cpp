@@ -83,6 +83,7 @@ TEST(MagicDoc, EveryHeaderAndSlotFieldInDesignMdSitsAtTheOffsetOfTheCode) {
       PYSYNQ_OFFSET(SegmentHeader, message_futex),  PYSYNQ_OFFSET(SegmentHeader, message_sleepers),
       PYSYNQ_OFFSET(SegmentHeader, space_futex),    PYSYNQ_OFFSET(SegmentHeader, space_sleepers),
       PYSYNQ_OFFSET(SegmentHeader, spin_leases),    PYSYNQ_OFFSET(SegmentHeader, last_wake_ns),
+      PYSYNQ_OFFSET(SegmentHeader, lock_kind),      PYSYNQ_OFFSET(SegmentHeader, queue_name),
   };
   const std::map<std::string, std::size_t> slot = {
       PYSYNQ_OFFSET(MemberSlot, cursor),           PYSYNQ_OFFSET(MemberSlot, messages_read),

@@ -35,6 +35,8 @@ void check(int rc, const char *call) {
 
 std::size_t robust_mutex_bytes() noexcept { return sizeof(pthread_mutex_t); }
 
+std::uint32_t robust_mutex_kind() noexcept { return kLockKindRobustPthread; }
+
 void robust_mutex_init(std::byte *storage) {
   pthread_mutexattr_t attributes;
   check(pthread_mutexattr_init(&attributes), "pthread_mutexattr_init");

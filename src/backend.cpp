@@ -1,7 +1,7 @@
 // What every backend shares (src/backend.hpp): the open bookkeeping and the error texts.
 #include "backend.hpp"
 
-#include <unistd.h>
+#include "platform/system.hpp"
 
 namespace pysyncq {
 
@@ -13,18 +13,18 @@ void Queue::Impl::require_not_open_here() const {
 }
 
 std::uint64_t Queue::Impl::default_capacity_bytes() noexcept {
-  return static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  return platform::page_size();
 }
 
 std::string Queue::Impl::sender_or_pid(std::string_view sender) {
-  return sender.empty() ? std::to_string(::getpid()) : std::string(sender);
+  return sender.empty() ? std::to_string(platform::current_pid()) : std::string(sender);
 }
 
 void Queue::Impl::note_opened(std::string sender) {
   sender_ = std::move(sender);
   opening_thread_ = std::this_thread::get_id();
   shared_by_threads_ = false;
-  opened_pid_ = ::getpid();
+  opened_pid_ = platform::current_pid();
   opened_generation_.store(platform::fork_generation(), std::memory_order_relaxed);
   // Release: publishes the fields above to is_open_here() in other threads.
   open_.store(true, std::memory_order_release);
@@ -38,7 +38,7 @@ void Queue::Impl::note_closed() noexcept {
 void Queue::Impl::throw_not_open() const {
   if (open_.load(std::memory_order_acquire)) {
     throw NotOpen("queue '" + name() + "' was opened by process " + std::to_string(opened_pid_) +
-                  ", not by this one (" + std::to_string(::getpid()) +
+                  ", not by this one (" + std::to_string(platform::current_pid()) +
                   "); call open() in this process first");
   }
   throw NotOpen("queue '" + name() + "' is not open in this process; call open() first");

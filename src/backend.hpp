@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -33,6 +34,13 @@ public:
   virtual void append(std::string_view type, std::string_view body, Deadline deadline) = 0;
   virtual bool wait_for_space(std::uint64_t needed_bytes, Deadline deadline) = 0;
   virtual bool try_pop_visit(const std::function<void(const MessageView &)> &visit) = 0;
+  // Batches (Queue::try_append_many, append_many, pop_many_visit without waiting). The
+  // defaults (src/batch.cpp) go message by message: a backend with a cheaper batch (one
+  // lock round, one wake) overrides them.
+  virtual bool try_append_many(std::span<const OutgoingMessage> messages);
+  virtual void append_many(std::span<const OutgoingMessage> messages, Deadline deadline);
+  virtual std::size_t try_pop_many_visit(std::size_t max_messages,
+                                         const std::function<void(const MessageView &)> &visit);
   virtual bool wait_for_message(Deadline deadline) = 0;
   virtual std::uint32_t reap() = 0;
   virtual Stats stats() const = 0;

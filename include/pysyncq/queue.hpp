@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +113,12 @@ struct Message {
 /// A message as it lies in the queue; valid only inside the callback that receives it.
 struct MessageView {
   std::string_view sender;
+  std::string_view type;
+  std::string_view body;
+};
+
+/// One message of a batch to append (Queue::append_many): its type and body.
+struct OutgoingMessage {
   std::string_view type;
   std::string_view body;
 };
@@ -209,6 +216,16 @@ public:
               Deadline deadline = Deadline::now());
   /// Appends without waiting; false when there is not enough free space.
   [[nodiscard]] bool try_append(std::string_view type, std::string_view body);
+  /// Appends `messages` in order as one batch: all of them or none, next to each other
+  /// in the total order. Waits until `deadline` for room for the whole batch, with one
+  /// place in line; throws as append does (QueueFull at once when together they exceed
+  /// the capacity). On shared memory: one lock round and at most one wake per batch.
+  /// On nats:// the messages are published one by one, so an appender racing for the
+  /// last space can leave a prefix appended: QueueFull then says how many went in.
+  void append_many(std::span<const OutgoingMessage> messages,
+                   Deadline deadline = Deadline::now());
+  /// As append_many without waiting; false (nothing appended) when the batch does not fit.
+  [[nodiscard]] bool try_append_many(std::span<const OutgoingMessage> messages);
 
   /// Pops the next unread, unscreened message, waiting until `deadline`; nullopt if none.
   std::optional<Message> pop(Deadline deadline = Deadline::now());
@@ -217,6 +234,16 @@ public:
   /// As pop, but hands the message to `visit` in place, without copying it out
   /// (fields that wrap around the ring's end are copied once). Does not wait.
   bool try_pop_visit(const std::function<void(const MessageView &)> &visit);
+  /// Pops up to `max_messages` unread, unscreened messages, oldest first, handing each to
+  /// `visit` in place; waits until `deadline` for the first one. Returns how many were
+  /// visited. If `visit` throws, the messages before it are read, that one and the rest
+  /// are not. On shared memory: one cursor store and at most one wake per batch.
+  std::size_t pop_many_visit(std::size_t max_messages,
+                             const std::function<void(const MessageView &)> &visit,
+                             Deadline deadline = Deadline::now());
+  /// As pop_many_visit, appending copies of the messages to `out`.
+  std::size_t pop_many(std::vector<Message> &out, std::size_t max_messages,
+                       Deadline deadline = Deadline::now());
 
   /// Waits until this member has an unread message (screened or not) or the deadline
   /// passes; returns whether one is there. For bindings that pop with a lock of their own.

@@ -8,7 +8,7 @@ QueueFull, Deadlock, list_queues, unlink).
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, MutableSet
-from typing import Any, Literal, Optional, Union, overload
+from typing import Any, List, Literal, Optional, Tuple, Union, overload
 
 from ._pysyncq import Deadlock as Deadlock
 from ._pysyncq import QueueFull as QueueFull
@@ -123,6 +123,10 @@ class PySyncQ:
     @overload
     def pop(self, *, block: bool = ..., timer: Optional[float] = ...,
             decode: Literal[False]) -> Optional[_BytesMessage]: ...
+    def append_many(self, messages: Iterable[Tuple[_Bytesish, _Bytesish]], block: bool = False,
+                    timer: Optional[float] = 0.5) -> None: ...
+    def pop_many(self, max_messages: int = 1024, block: bool = False,
+                 timer: Optional[float] = 0.5, decode: bool = True) -> List[Any]: ...
     def __call__(self, block: bool = False, timer: Optional[float] = 0.5,
                  decode: bool = True) -> Iterator[Any]: ...
     def __iter__(self) -> Iterator[_StrMessage]: ...

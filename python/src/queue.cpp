@@ -17,12 +17,14 @@
 
 #include <pybind11/stl.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace py = pybind11;
 using namespace std::chrono_literals;
@@ -101,6 +103,60 @@ Deadline deadline_from(py::handle timer) {
 }
 
 Deadline earlier(Deadline a, Deadline b) noexcept { return a.when() <= b.when() ? a : b; }
+
+// While the core visits messages under the handle's lock, pops build only str/bytes:
+// they are not tracked by the garbage collector, so making them cannot run a collection
+// (and arbitrary finalizers) while the handle is locked. A finalizer that released the
+// GIL there could let another thread of ours block on the handle's mutex while holding
+// the GIL: a deadlock. The one tracked object a decode can make is its
+// UnicodeDecodeError, so decoding pops keep the collector off.
+class CollectorPause {
+public:
+  explicit CollectorPause(bool pause) : was_enabled_(pause && PyGC_Disable() != 0) {}
+  ~CollectorPause() {
+    if (was_enabled_) {
+      PyGC_Enable();
+    }
+  }
+  CollectorPause(const CollectorPause &) = delete;
+  CollectorPause &operator=(const CollectorPause &) = delete;
+
+private:
+  bool was_enabled_;
+};
+
+// The three fields of a message as new str or bytes, or all null with a Python error set.
+using Fields = std::array<PyObject *, 3>;
+Fields make_fields(const MessageView &view, bool decode) {
+  Fields fields{};
+  const std::string_view parts[3] = {view.sender, view.type, view.body};
+  for (std::size_t index = 0; index < fields.size(); ++index) {
+    const char *data = parts[index].data();
+    const auto size = static_cast<Py_ssize_t>(parts[index].size());
+    fields[index] = decode ? PyUnicode_DecodeUTF8(data, size, nullptr)
+                           : PyBytes_FromStringAndSize(data, size);
+    if (fields[index] == nullptr) {
+      for (PyObject *&made : fields) {
+        Py_CLEAR(made);
+      }
+      return fields;
+    }
+  }
+  return fields;
+}
+
+// A (sender, type, body) tuple that steals the fields.
+PyObject *steal_into_tuple(Fields &fields) {
+  PyObject *tuple = PyTuple_New(3);
+  if (tuple == nullptr) {
+    return nullptr;
+  }
+  for (std::size_t index = 0; index < fields.size(); ++index) {
+    PyTuple_SET_ITEM(tuple, static_cast<Py_ssize_t>(index), fields[index]); // steals
+    fields[index] = nullptr;
+  }
+  return tuple;
+}
 
 // Runs `wait(deadline)` without the GIL until it reports readiness or `deadline` passes.
 // In the main thread the wait is cut into slices, after each of which pending signal
@@ -249,22 +305,8 @@ PyObject *QueueObject::try_pop(bool decode) {
       Py_CLEAR(field);
     }
   };
-  // Builds only str/bytes here: they are not tracked by the garbage collector, so making
-  // them cannot run a collection (and arbitrary finalizers) while the handle is locked.
-  // A finalizer that released the GIL there could let another thread of ours block on
-  // the handle's mutex while holding the GIL: a deadlock. The one tracked object a
-  // decode can make is its UnicodeDecodeError, so decoding pops keep the collector off.
-  struct CollectorPause {
-    bool was_enabled;
-    explicit CollectorPause(bool pause) : was_enabled(pause && PyGC_Disable() != 0) {}
-    ~CollectorPause() {
-      if (was_enabled) {
-        PyGC_Enable();
-      }
-    }
-    CollectorPause(const CollectorPause &) = delete;
-    CollectorPause &operator=(const CollectorPause &) = delete;
-  } pause(decode);
+  // Builds only str/bytes here (see CollectorPause).
+  const CollectorPause pause(decode);
   const bool popped = queue_.try_pop_visit([&](const MessageView &view) {
     const std::string_view parts[3] = {view.sender, view.type, view.body};
     for (int index = 0; index < 3; ++index) {
@@ -323,6 +365,143 @@ py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decod
     }
   }
   return py::none();
+}
+
+py::list QueueObject::try_pop_many(std::size_t max_messages, bool decode) {
+  // Stops a batch before the message it is thrown for: that one stays unread.
+  struct StopBefore {};
+  std::vector<Fields> popped;
+  bool undecodable = false;
+  const auto release_popped = [&] {
+    for (Fields &fields : popped) {
+      for (PyObject *&field : fields) {
+        Py_CLEAR(field);
+      }
+    }
+  };
+  {
+    const CollectorPause pause(decode);
+    try {
+      (void)queue_.pop_many_visit(max_messages, [&](const MessageView &view) {
+        if (undecodable) {
+          throw StopBefore{}; // the undecodable message ends the batch; raised below
+        }
+        Fields fields = make_fields(view, decode);
+        if (fields[0] != nullptr) {
+          popped.push_back(fields);
+          return;
+        }
+        const bool decode_error =
+            decode && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError) != 0;
+        if (!popped.empty()) {
+          // Deliver what came before; the next call meets this message first and raises.
+          PyErr_Clear();
+          throw StopBefore{};
+        }
+        if (decode_error) {
+          // As pop: consume it and raise, or every later pop would fail on it.
+          undecodable = true;
+          return;
+        }
+        throw py::error_already_set(); // out of memory: the message stays unread
+      });
+    } catch (const StopBefore &) { // NOLINT(bugprone-empty-catch): the batch ends here
+    } catch (...) {
+      release_popped();
+      throw;
+    }
+  }
+  if (undecodable) {
+    throw py::error_already_set();
+  }
+  py::list messages(popped.size());
+  for (std::size_t index = 0; index < popped.size(); ++index) {
+    PyObject *tuple = steal_into_tuple(popped[index]);
+    if (tuple == nullptr) {
+      release_popped(); // the tuples made so far belong to `messages`
+      throw py::error_already_set();
+    }
+    PyList_SET_ITEM(messages.ptr(), static_cast<Py_ssize_t>(index), tuple); // steals
+  }
+  return messages;
+}
+
+py::list QueueObject::pop_many(py::handle max_messages, py::handle block, py::handle timer,
+                               py::handle decode) {
+  Queue &queue = usable();
+  const Py_ssize_t most = PyNumber_AsSsize_t(max_messages.ptr(), PyExc_OverflowError);
+  if (most == -1 && PyErr_Occurred() != nullptr) {
+    throw py::error_already_set();
+  }
+  if (most < 0) {
+    throw py::value_error("max_messages must be 0 or more, not " + std::to_string(most));
+  }
+  const bool as_text = truthy(decode);
+  py::list messages = try_pop_many(static_cast<std::size_t>(most), as_text);
+  if (!messages.empty() || most == 0 || !truthy(block)) {
+    return messages;
+  }
+  const Deadline deadline = deadline_from(timer);
+  // wait_for_message also wakes for screened messages; try_pop_many consumes those.
+  while (
+      wait_without_gil([&](Deadline slice) { return queue.wait_for_message(slice); }, deadline)) {
+    messages = try_pop_many(static_cast<std::size_t>(most), as_text);
+    if (!messages.empty() || deadline.has_passed()) {
+      break;
+    }
+  }
+  return messages;
+}
+
+void QueueObject::append_many(py::handle messages, py::handle block, py::handle timer) {
+  Queue &queue = usable();
+  // Each (msgtype, msg) pair converts as append's arguments. `fields` holds each field
+  // object itself (another thread may change a list of pairs while we wait without the
+  // GIL) and `kept` what the conversions made, so the views stay valid until we return.
+  std::vector<py::object> fields;
+  std::vector<BytesArgument> kept;
+  std::vector<OutgoingMessage> batch;
+  for (py::handle item : py::iter(messages)) {
+    if (!PySequence_Check(item.ptr()) || PyUnicode_Check(item.ptr()) ||
+        PyBytes_Check(item.ptr()) || PySequence_Size(item.ptr()) != 2) {
+      PyErr_Clear();
+      throw py::type_error("append_many takes (msgtype, msg) pairs, not " +
+                           std::string(Py_TYPE(item.ptr())->tp_name));
+    }
+    for (Py_ssize_t index = 0; index < 2; ++index) {
+      fields.push_back(py::reinterpret_steal<py::object>(PySequence_GetItem(item.ptr(), index)));
+      if (!fields.back()) {
+        throw py::error_already_set();
+      }
+      kept.push_back(as_bytes(fields.back()));
+    }
+  }
+  batch.reserve(kept.size() / 2);
+  for (std::size_t index = 0; index < kept.size(); index += 2) {
+    batch.push_back(OutgoingMessage{kept[index].bytes, kept[index + 1].bytes});
+  }
+  if (queue.try_append_many(batch)) {
+    return;
+  }
+  if (!truthy(block)) {
+    queue.append_many(batch, Deadline::now()); // throws QueueFull with the sizes
+    return;
+  }
+  // As append: one blocking call of the core for the whole timer (one place in line).
+  const Deadline deadline = deadline_from(timer);
+  signals_handled_here = is_main_thread();
+  bool interrupted = false;
+  {
+    py::gil_scoped_release no_gil;
+    try {
+      queue.append_many(batch, deadline);
+    } catch (const Interrupted &) {
+      interrupted = true; // the hook left a Python error pending; raise it with the GIL
+    }
+  }
+  if (interrupted) {
+    raise_pending_interrupt();
+  }
 }
 
 ScreenSet &QueueObject::screen(int which) {
@@ -493,6 +672,15 @@ another user owns it and allow_foreign_owner is False).
       .def("close", &Checked<&QueueObject::close>::call,
            "Unregisters this process if it opened the queue here (what it had not read is "
            "freed) and unlinks the name if no member remains. Idempotent.")
+      .def("append_many", &Checked<&QueueObject::append_many>::call, py::arg("messages"),
+           py::arg("block") = false, py::arg("timer") = 0.5,
+           "Appends an iterable of (msgtype, msg) pairs as one batch: all of them or none "
+           "(on nats://, a racing appender can leave a prefix: MemoryError says how many "
+           "went in). Waits for room for the whole batch as append(block, timer) does.")
+      .def("pop_many", &Checked<&QueueObject::pop_many>::call, py::arg("max_messages") = 1024,
+           py::arg("block") = false, py::arg("timer") = 0.5, py::arg("decode") = true,
+           "Pops up to max_messages unread, unscreened messages in one call: a list, empty "
+           "when none came (block and timer wait for the first, as pop's do).")
       .def("_screen_add", &Checked<&QueueObject::screen_add>::call)
       .def("_screen_discard", &Checked<&QueueObject::screen_discard>::call)
       .def("_screen_contains", &Checked<&QueueObject::screen_contains>::call)

@@ -20,6 +20,10 @@ public:
   void append(pybind11::handle msgtype, pybind11::handle msg, pybind11::handle block,
               pybind11::handle timer);
   pybind11::object pop(pybind11::handle block, pybind11::handle timer, pybind11::handle decode);
+  // Batches: one call of the core each (Queue::append_many, pop_many_visit).
+  void append_many(pybind11::handle messages, pybind11::handle block, pybind11::handle timer);
+  pybind11::list pop_many(pybind11::handle max_messages, pybind11::handle block,
+                          pybind11::handle timer, pybind11::handle decode);
 
   // The screen sets, by index: 0 senders, 1 types. Elements convert as append's arguments.
   void screen_add(int which, pybind11::handle element);
@@ -50,6 +54,8 @@ private:
   Queue &usable(); // throws ValueError after close()
   // Pops one message without waiting: a new (sender, type, body) tuple, or nullptr.
   PyObject *try_pop(bool decode);
+  // Pops up to `max_messages` without waiting: a list of new tuples (maybe empty).
+  pybind11::list try_pop_many(std::size_t max_messages, bool decode);
   ScreenSet &screen(int which);
 
   Queue queue_;

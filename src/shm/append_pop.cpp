@@ -19,10 +19,19 @@ std::uint64_t ShmQueue::footprint(std::string_view type, std::string_view body) 
   return core::record_bytes(sender_here().size(), type.size(), body.size());
 }
 
-// Appends if the message fits in the space that appends waiting since before `ticket`
+std::uint64_t ShmQueue::footprint_checked(std::span<const OutgoingMessage> batch) const {
+  std::uint64_t needed = 0;
+  for (const OutgoingMessage &message : batch) {
+    needed += footprint_checked(message.type, message.body); // far from overflow: 2^32 each
+  }
+  return needed;
+}
+
+// Appends the batch if it fits in the space that appends waiting since before `ticket`
 // do not need (kNoTicket: before every ticket). A ticket that is used is given back.
-bool ShmQueue::try_append_as(std::string_view type, std::string_view body, std::uint64_t ticket) {
-  const std::uint64_t needed = footprint_checked(type, body);
+// One lock round, one publish and at most one wake for the whole batch.
+bool ShmQueue::try_append_as(std::span<const OutgoingMessage> batch, std::uint64_t needed,
+                             std::uint64_t ticket) {
   std::lock_guard local(local_mutex());
   require_open();
   bool appended = false;
@@ -40,12 +49,17 @@ bool ShmQueue::try_append_as(std::string_view type, std::string_view body, std::
       }
     }
     PYSYNCQ_CRASH_POINT("append.before_copy");
-    core::write_record(segment_.ring, tail, sender_here(), type, body);
+    std::uint64_t position = tail;
+    for (const OutgoingMessage &message : batch) {
+      core::write_record(segment_.ring, position, sender_here(), message.type, message.body);
+      position += core::record_bytes(sender_here().size(), message.type.size(), message.body.size());
+    }
     PYSYNCQ_CRASH_POINT("append.after_copy");
-    // SYNC POINT: publish (seq_cst store; readers acquire-load tail). seq_cst also
-    // orders it before the load of message_sleepers below for sleepers that check
-    // tail without our lock (a spinning reader needs no wake, a sleeping one was
-    // counted under the lock, so either way it sees the message or gets woken).
+    // SYNC POINT: publish (seq_cst store; readers acquire-load tail). One store for the
+    // whole batch: readers see all of it or none. seq_cst also orders it before the load
+    // of message_sleepers below for sleepers that check tail without our lock (a
+    // spinning reader needs no wake, a sleeping one was counted under the lock, so either
+    // way it sees the message or gets woken).
     header().tail.store(tail + needed, std::memory_order_seq_cst);
     PYSYNCQ_CRASH_POINT("append.after_publish");
     segment_.members.return_ticket(registration_.index, ticket);
@@ -59,17 +73,18 @@ bool ShmQueue::try_append_as(std::string_view type, std::string_view body, std::
   return appended;
 }
 
-bool ShmQueue::try_pop_visit(const std::function<void(const MessageView &)> &visit) {
+std::size_t ShmQueue::try_pop_many_visit(std::size_t max_messages,
+                                         const std::function<void(const MessageView &)> &visit) {
   std::lock_guard local(local_mutex());
   require_open();
+  std::size_t popped = 0;
   // The backlog holds what this registration read out of the ring while blocked
   // appending: it comes before everything still in the ring.
-  while (!backlog_.empty()) {
+  while (popped < max_messages && !backlog_.empty()) {
     const Message &oldest = backlog_.oldest();
     if (!screened(oldest.sender, oldest.type)) { // screens added since the move apply too
       visit(MessageView{oldest.sender, oldest.type, oldest.body}); // may throw: stays
-      backlog_.drop_oldest(*registration_.slot);
-      return true;
+      ++popped;
     }
     backlog_.drop_oldest(*registration_.slot);
   }
@@ -77,34 +92,41 @@ bool ShmQueue::try_pop_visit(const std::function<void(const MessageView &)> &vis
   std::uint64_t position = registration_.slot->cursor.load(std::memory_order_relaxed);
   // SYNC POINT: publish (acquire; pairs with the appender's store of tail).
   const std::uint64_t tail = header().tail.load(std::memory_order_acquire);
-  std::uint64_t skipped = 0;
-  while (position != tail) {
-    if (tail < position) {
-      throw NotAQueue("corrupt queue '" + segment_.name + "': read position " +
-                      std::to_string(position) + " is past the tail " + std::to_string(tail));
+  std::uint64_t read = 0; // ring messages passed: visited or screened
+  // The bytes below `tail` and from our cursor on stay put until we store the cursor:
+  // no appender writes below the slowest cursor, and ours is part of that minimum. So a
+  // batch visits in place and stores the cursor once, at the end or before a throw.
+  try {
+    while (popped < max_messages && position != tail) {
+      if (tail < position) {
+        throw NotAQueue("corrupt queue '" + segment_.name + "': read position " +
+                        std::to_string(position) + " is past the tail " + std::to_string(tail));
+      }
+      const core::RecordExtent extent =
+          core::read_record_header(segment_.ring, position, tail - position);
+      const core::FieldPositions fields = core::field_positions(position, extent.header);
+      MessageView view;
+      view.sender = segment_.ring.view(fields.sender, extent.header.sender_bytes, scratch_);
+      view.type = segment_.ring.view(fields.type, extent.header.type_bytes, scratch_);
+      if (!screened(view.sender, view.type)) {
+        view.body = segment_.ring.view(fields.body, extent.header.body_bytes, scratch_);
+        visit(view); // may throw: then this message stays unread
+        ++popped;
+      }
+      position += extent.total_bytes;
+      ++read;
     }
-    const core::RecordExtent extent =
-        core::read_record_header(segment_.ring, position, tail - position);
-    const core::FieldPositions fields = core::field_positions(position, extent.header);
-    const std::uint64_t next = position + extent.total_bytes;
-    MessageView view;
-    view.sender = segment_.ring.view(fields.sender, extent.header.sender_bytes, scratch_);
-    view.type = segment_.ring.view(fields.type, extent.header.type_bytes, scratch_);
-    if (screened(view.sender, view.type)) {
-      position = next;
-      ++skipped;
-      continue;
+  } catch (...) {
+    if (read != 0) {
+      release_space(position, read); // what was visited before the throw is read
     }
-    view.body = segment_.ring.view(fields.body, extent.header.body_bytes, scratch_);
-    visit(view); // may throw: then this message stays unread
+    throw;
+  }
+  if (read != 0) {
     PYSYNCQ_CRASH_POINT("pop.before_advance");
-    release_space(next, skipped + 1);
-    return true;
+    release_space(position, read);
   }
-  if (skipped != 0) {
-    release_space(position, skipped);
-  }
-  return false;
+  return popped;
 }
 
 // After a pop: moves our cursor to `next` and wakes appenders waiting for space.

@@ -49,13 +49,27 @@ public:
 
   // --- append and pop (append_pop.cpp; the blocking parts in waits.cpp) ---
   bool try_append(std::string_view type, std::string_view body) override {
-    return try_append_as(type, body, kNoTicket);
+    const OutgoingMessage message{type, body};
+    return try_append_as({&message, 1}, footprint_checked(type, body), kNoTicket);
   }
-  void append(std::string_view type, std::string_view body, Deadline deadline) override;
+  void append(std::string_view type, std::string_view body, Deadline deadline) override {
+    const OutgoingMessage message{type, body};
+    append_as_batch({&message, 1}, footprint_checked(type, body), deadline);
+  }
+  bool try_append_many(std::span<const OutgoingMessage> messages) override {
+    return try_append_as(messages, footprint_checked(messages), kNoTicket);
+  }
+  void append_many(std::span<const OutgoingMessage> messages, Deadline deadline) override {
+    append_as_batch(messages, footprint_checked(messages), deadline);
+  }
   bool wait_for_space(std::uint64_t needed, Deadline deadline) override {
     return wait_for_space_as(needed, deadline, kNoTicket);
   }
-  bool try_pop_visit(const std::function<void(const MessageView &)> &visit) override;
+  bool try_pop_visit(const std::function<void(const MessageView &)> &visit) override {
+    return try_pop_many_visit(1, visit) != 0;
+  }
+  std::size_t try_pop_many_visit(std::size_t max_messages,
+                                 const std::function<void(const MessageView &)> &visit) override;
   bool wait_for_message(Deadline deadline) override;
 
   // --- maintenance and inspection (registration.cpp, stats.cpp) ---
@@ -139,7 +153,12 @@ private:
 
   // --- append and pop internals (append_pop.cpp, waits.cpp, backlog.cpp) ---
 
-  bool try_append_as(std::string_view type, std::string_view body, std::uint64_t ticket);
+  // A batch is one or more messages appended together: `needed` is their footprints' sum.
+  bool try_append_as(std::span<const OutgoingMessage> batch, std::uint64_t needed,
+                     std::uint64_t ticket);
+  void append_as_batch(std::span<const OutgoingMessage> batch, std::uint64_t needed,
+                       Deadline deadline);
+  std::uint64_t footprint_checked(std::span<const OutgoingMessage> batch) const;
   bool wait_for_space_as(std::uint64_t needed, Deadline deadline, std::uint64_t ticket);
   void release_space(std::uint64_t next, std::uint64_t messages);
   void move_to_backlog_if_holding(const Registration &me);
@@ -148,7 +167,7 @@ private:
 
   [[noreturn]] void throw_deadlock(std::uint64_t needed, std::uint64_t tail, std::uint64_t head,
                                    const std::vector<std::uint32_t> &holders) const;
-  void require_can_ever_fit(std::uint64_t needed) const;
+  void require_can_ever_fit(std::uint64_t needed, std::size_t messages = 1) const;
 
   // --- the handle's checks (registration.cpp) ---
 

@@ -59,18 +59,18 @@ private:
 
 // Blocked appenders are served in the order they started waiting: each takes a space
 // ticket, and an append may use only the space that earlier tickets do not need.
-void ShmQueue::append(std::string_view type, std::string_view body, Deadline deadline) {
-  const std::uint64_t needed = footprint_checked(type, body);
-  if (try_append(type, body)) {
+void ShmQueue::append_as_batch(std::span<const OutgoingMessage> batch, std::uint64_t needed,
+                               Deadline deadline) {
+  if (try_append_as(batch, needed, kNoTicket)) {
     return;
   }
-  require_can_ever_fit(needed);
+  require_can_ever_fit(needed, batch.size());
   if (deadline.has_passed()) {
     throw_full(needed, free_estimate(), /*waited=*/false);
   }
   SpaceTicket ticket(*this, registration(), needed);
   for (;;) {
-    if (try_append_as(type, body, ticket.number())) {
+    if (try_append_as(batch, needed, ticket.number())) {
       ticket.spent();
       return;
     }
@@ -234,9 +234,15 @@ void ShmQueue::throw_deadlock(std::uint64_t needed, std::uint64_t tail, std::uin
                  needed, free_now, capacity(), std::move(pids));
 }
 
-void ShmQueue::require_can_ever_fit(std::uint64_t needed) const {
+void ShmQueue::require_can_ever_fit(std::uint64_t needed, std::size_t messages) const {
   if (needed > capacity()) {
-    throw_never_fits(needed, free_estimate());
+    if (messages == 1) {
+      throw_never_fits(needed, free_estimate());
+    }
+    throw QueueFull("batch of " + std::to_string(messages) + " messages, " +
+                        std::to_string(needed) + " bytes together, can never fit queue '" +
+                        name() + "': its capacity is " + std::to_string(capacity()) + " bytes",
+                    needed, free_estimate(), capacity());
   }
 }
 

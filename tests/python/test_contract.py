@@ -289,3 +289,30 @@ def test_close_frees_what_the_closing_member_had_not_read(name):
         assert writer.stats().used_bytes > 0  # held back by the reader alone
         reader.close()
         assert eventually(lambda: writer.stats().used_bytes == 0)
+
+
+# --- batches (issue 17) ---
+
+
+def test_batches_keep_order_and_screening_and_pop_many_waits_for_the_first(name):
+    q = PySyncQ(name, size=1 << 16)
+    q.open("me", filtself=False)
+    q.scrntype.add("skip")
+    assert q.pop_many(block=True, timer=0.2) == []
+    q.append_many([("keep", "a"), ("skip", "b"), ("keep", "c")])
+    q.append_many((("keep", str(i)) for i in range(5)), block=True, timer=TIMEOUT)
+    got = []
+    while len(got) < 7:
+        batch = q.pop_many(3, block=True, timer=TIMEOUT)
+        assert 1 <= len(batch) <= 3
+        got.extend(batch)
+    assert [m[2] for m in got] == ["a", "c", "0", "1", "2", "3", "4"]
+    assert all(m[:2] == ("me", "keep") for m in got)
+    q.append_many([(b"t", b"\xff\x00")])
+    assert q.pop_many(decode=False, block=True, timer=TIMEOUT) == [(b"me", b"t", b"\xff\x00")]
+    assert q.pop_many(0) == [] and q.pop_many() == []
+    with pytest.raises(ValueError):
+        q.pop_many(-1)
+    with pytest.raises(TypeError):
+        q.append_many(["not a pair"])
+    q.close()

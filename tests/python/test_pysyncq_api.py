@@ -453,3 +453,25 @@ def test_bytes_sender_that_is_not_utf8_works(queue_name):
         queue.scrnsend.clear()
         queue.append("t", "b")
         assert queue.pop(decode=False) == (b"\xffme", b"t", b"b")
+
+
+def test_a_batch_is_all_or_none_and_a_bad_message_in_a_batch_is_met_by_the_next_call(
+        queue_name):
+    """append_many on shared memory: a batch that does not fit appends nothing; one larger
+    than the capacity never fits, even waiting. pop_many delivers what comes before an
+    undecodable message, and the next call raises for it (consuming it, as pop does)."""
+    with pysyncq.PySyncQ(queue_name, size=4096) as q:
+        q.open("me", filtself=False)
+        body = "x" * 500  # 520 bytes a record with sender 'me' and type 't'
+        q.append_many([("t", body)] * 6)
+        with pytest.raises(MemoryError, match="is full"):
+            q.append_many([("t", body)] * 2)
+        assert q.stats().queued_messages == 6
+        with pytest.raises(MemoryError, match="batch of 9 messages"):
+            q.append_many([("t", body)] * 9, block=True, timer=None)
+        assert len(q.pop_many(100)) == 6
+        q.append_many([("t", "ok1"), ("t", b"\xff"), ("t", "ok2")])
+        assert q.pop_many() == [("me", "t", "ok1")]
+        with pytest.raises(UnicodeDecodeError):
+            q.pop_many()
+        assert q.pop_many() == [("me", "t", "ok2")]

@@ -104,6 +104,25 @@ Deadline deadline_from(py::handle timer) {
 
 Deadline earlier(Deadline a, Deadline b) noexcept { return a.when() <= b.when() ? a : b; }
 
+// Runs a blocking append of the core without the GIL. The core runs the interrupt hook
+// before each of its sleeps; an Interrupted it throws left a Python error pending, which
+// is raised here with the GIL back.
+template <class Append> void append_without_gil(Append &&append) {
+  signals_handled_here = is_main_thread();
+  bool interrupted = false;
+  {
+    py::gil_scoped_release no_gil;
+    try {
+      append();
+    } catch (const Interrupted &) {
+      interrupted = true;
+    }
+  }
+  if (interrupted) {
+    raise_pending_interrupt();
+  }
+}
+
 // While the core visits messages under the handle's lock, pops build only str/bytes:
 // they are not tracked by the garbage collector, so making them cannot run a collection
 // (and arbitrary finalizers) while the handle is locked. A finalizer that released the
@@ -282,19 +301,7 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
   // The bytes stay valid without the GIL: `type` and `body` keep what they point into,
   // and bytes and str are immutable.
   const Deadline deadline = deadline_from(timer);
-  signals_handled_here = is_main_thread();
-  bool interrupted = false;
-  {
-    py::gil_scoped_release no_gil;
-    try {
-      queue.append(type.bytes, body.bytes, deadline);
-    } catch (const Interrupted &) {
-      interrupted = true; // the hook left a Python error pending; raise it with the GIL
-    }
-  }
-  if (interrupted) {
-    raise_pending_interrupt();
-  }
+  append_without_gil([&] { queue.append(type.bytes, body.bytes, deadline); });
 }
 
 PyObject *QueueObject::try_pop(bool decode) {
@@ -489,19 +496,7 @@ void QueueObject::append_many(py::handle messages, py::handle block, py::handle 
   }
   // As append: one blocking call of the core for the whole timer (one place in line).
   const Deadline deadline = deadline_from(timer);
-  signals_handled_here = is_main_thread();
-  bool interrupted = false;
-  {
-    py::gil_scoped_release no_gil;
-    try {
-      queue.append_many(batch, deadline);
-    } catch (const Interrupted &) {
-      interrupted = true; // the hook left a Python error pending; raise it with the GIL
-    }
-  }
-  if (interrupted) {
-    raise_pending_interrupt();
-  }
+  append_without_gil([&] { queue.append_many(batch, deadline); });
 }
 
 ScreenSet &QueueObject::screen(int which) {

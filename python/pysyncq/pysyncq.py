@@ -10,6 +10,7 @@ context management and statistics objects.
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import multiprocessing as mp
 import operator
 import os
@@ -22,11 +23,14 @@ from .aio import AsyncQueueMixin
 
 __all__ = ["PySyncQ", "ScreenSet", "QueueStats", "MemberStats", "PAGE_SIZE", "START_METHODS"]
 
-#: The default queue size in bytes: the page size, as in the original.
-PAGE_SIZE: int = os.sysconf("SC_PAGE_SIZE")
+#: The default queue size in bytes: the page size, as in the original (mmap.PAGESIZE is
+#: the same on every OS; os.sysconf is POSIX only).
+PAGE_SIZE: int = mmap.PAGESIZE
 
-#: The start methods PySyncQ accepts (besides None, which asks multiprocessing).
-START_METHODS = ("fork", "spawn", "forkserver")
+#: The start methods PySyncQ accepts (besides None, which asks multiprocessing): those of
+#: 'fork', 'spawn' and 'forkserver' that this OS has (Windows has only 'spawn').
+START_METHODS = tuple(method for method in ("fork", "spawn", "forkserver")
+                      if method in mp.get_all_start_methods())
 
 #: Where a NATS queue keeps its messages (the storage argument; nats:// names only).
 _STORAGES = ("memory", "file")
@@ -228,7 +232,7 @@ class QueueStats:
     Figures may be stale by the time they are read; other processes go on.
     """
 
-    name: str  #: the queue's name in /dev/shm
+    name: str  #: the queue's name (on Linux, its file is /dev/shm/NAME)
     capacity_bytes: int  #: bytes of message storage
     used_bytes: int  #: bytes held back by the slowest member
     free_bytes: int  #: capacity_bytes - used_bytes
@@ -259,7 +263,7 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     reads every message appended after that, in one order, at its own pace; a message's
     bytes are freed once every member has read it (or closed, or died).
 
-    ``name`` names the shared memory (/dev/shm/NAME); None picks a fresh unique name.
+    ``name`` names the shared memory (on Linux, /dev/shm/NAME); None picks a fresh unique name.
     ``create`` True makes a new queue (FileExistsError if the name is taken); False
     attaches to an existing one (FileNotFoundError if there is none; ``size`` is then
     ignored). ``size`` is the message storage in bytes. ``start`` is the start method
@@ -283,7 +287,7 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     URL, the token and file names among its settings); treat the pickle as a secret.
 
     Keyword-only extras, beyond the original: ``max_members`` (registration limit,
-    default 256), ``mode`` (permission bits of /dev/shm/NAME, default 0o600) and
+    default 256), ``mode`` (permission bits of the shared memory, default 0o600) and
     ``allow_foreign_owner`` (default False): with create=False, attach even to a queue
     that another user owns (by default PermissionError: its owner can read and rewrite
     every message; see docs/failures.md). ``wait``, how blocked calls wait: 'adaptive'
@@ -341,7 +345,7 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
 
     @property
     def name(self) -> str:
-        """The queue's name (its file is /dev/shm/NAME)."""
+        """The queue's name (on Linux, its file is /dev/shm/NAME)."""
         return self._shm_name
 
     @property

@@ -539,12 +539,22 @@ Published Client::publish(const std::string &subject, std::string_view msg_id,
   const Clock::time_point give_up = Clock::now() + retry_for;
   for (;;) {
     jsErrCode code = static_cast<jsErrCode>(0);
-    const natsStatus status = js_PublishMsg(nullptr, jetstream_, message, &options, &code);
+    jsPubAck *ack = nullptr;
+    const natsStatus status = js_PublishMsg(&ack, jetstream_, message, &options, &code);
     if (status == NATS_OK) {
-      return Published::kStored; // a duplicate of a retried attempt counts: it is stored once
+      // A duplicate of a retried attempt counts: it is stored once, under its first
+      // sequence, which the server's ack repeats.
+      const Published stored{.stored = true, .sequence = ack != nullptr ? ack->Sequence : 0};
+      if (ack != nullptr) {
+        jsPubAck_Destroy(ack);
+      }
+      return stored;
+    }
+    if (ack != nullptr) {
+      jsPubAck_Destroy(ack);
     }
     if (code == JSStreamStoreFailedErr || code == JSStreamMessageExceedsMaximumErr) {
-      return Published::kFull;
+      return Published{};
     }
     if (code == JSStreamNotFoundErr || code == JSStreamNotMatchErr) {
       throw SyscallError("queue '" + url_ + "' no longer exists: " + status_text(status), ENOENT);

@@ -65,7 +65,12 @@ struct MemberSpec {
   std::chrono::milliseconds liveness{0};
 };
 
-enum class Published { kStored, kFull };
+/// What publish() did: stored, with the stream sequence the server gave the message (a
+/// repeat of a retried attempt gets the first one's), or refused for lack of space.
+struct Published {
+  bool stored = false;
+  std::uint64_t sequence = 0; // 0 when not stored
+};
 
 class Client {
 public:
@@ -100,7 +105,7 @@ public:
   std::vector<MemberFacts> members(const std::string &stream) const;
 
   /// Publishes with a JetStream acknowledgement, with a pad header of `pad_value_bytes`
-  /// (none when 0; see pad_to_granule). kFull when the stream refused it for
+  /// (none when 0; see pad_to_granule). Not stored when the stream refused it for
   /// lack of space (error 10077, or 10054 for one larger than the limit). Retries
   /// transient failures (no leader during an election, a reconnect) with the same message
   /// id, which the stream de-duplicates, for up to `retry_for`; then throws.

@@ -92,6 +92,13 @@ bool Inbox::wait(Clock::time_point until) {
   }
 }
 
+bool Inbox::wait_for_arrival(std::uint64_t sequence) {
+  std::unique_lock lock(mutex_);
+  return arrived_.wait_for(lock, gap_timeout_, [&] {
+    return closed_ || (started_ && (sequence < next_ || waiting_.contains(sequence)));
+  }) && !closed_;
+}
+
 Inbox::Moved Inbox::move_to_backlog(Clock::time_point now, std::uint64_t limit_bytes,
                                     const std::function<std::uint64_t(const Delivery &)> &charge,
                                     const std::function<bool(const Delivery &)> &screened) {

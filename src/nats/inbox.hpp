@@ -79,6 +79,12 @@ public:
   /// Waits until next() would return a message, `until` passes or close() is called.
   /// Thread-safe.
   bool wait(Clock::time_point until);
+  /// Waits until the message of stream sequence `sequence` has arrived here (or was
+  /// consumed, moved to the backlog or given up on behind a gap), for at most
+  /// gap_timeout (as long as a gap is waited for), or until close(); true when it has.
+  /// For the member's own appends: one it has appended is on its way to it, so its next
+  /// pop must see it. Thread-safe.
+  bool wait_for_arrival(std::uint64_t sequence);
   /// Wakes every waiter for good. Thread-safe.
   void close();
   /// True when `sequence` has not been consumed here (so this member still holds it).

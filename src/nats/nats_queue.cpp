@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <unistd.h>
 
 namespace pysyncq {
@@ -110,6 +111,7 @@ public:
     consumer_ = consumer;
     token_ = token;
     counter_ = 0;
+    own_last_sequence_ = 0;
     sender_escaped_ = nats::escape_header_value(name);
     inbox_ = std::move(inbox);
     delivery_ = std::move(delivery);
@@ -180,8 +182,14 @@ public:
     if (needed > capacity() || payload_of(needed) > max_payload(*client)) {
       return false; // wait_for_space(footprint()) says why it can never fit
     }
-    return client->publish(address_.subject, id, sender_escaped, type_escaped, body,
-                           padding.pad_value_bytes, kPublishRetry) != nats::Published::kFull;
+    const nats::Published published = client->publish(
+        address_.subject, id, sender_escaped, type_escaped, body, padding.pad_value_bytes,
+        kPublishRetry);
+    if (published.stored) {
+      std::lock_guard local(mutex_);
+      own_last_sequence_ = std::max(own_last_sequence_, published.sequence);
+    }
+    return published.stored;
   }
 
   void append(std::string_view type, std::string_view body, Deadline deadline) override {
@@ -267,6 +275,14 @@ public:
     for (;;) {
       const nats::Delivery *message = inbox_->next(nats::Inbox::Clock::now());
       if (message == nullptr) {
+        // Read your own appends, as in shared memory: a message this handle appended is
+        // in the stream and on its way here (deliveries come on the library's thread a
+        // moment after the publish's ack), so a pop right after the append waits for it
+        // instead of saying "empty". Bounded as a gap is; given up on after that.
+        const std::uint64_t own = std::exchange(own_last_sequence_, 0);
+        if (own != 0 && inbox_->holds(own) && inbox_->wait_for_arrival(own)) {
+          continue;
+        }
         return false;
       }
       // A backlog message (empty reply) was acked when it moved there.
@@ -561,6 +577,9 @@ private:
   std::string consumer_;
   std::string token_;         // message ids: token_ + counter
   std::uint32_t counter_ = 0; // wraps; ids need only be unique within 30 s
+  // The stream sequence of the last message this handle appended and has not yet seen
+  // arrive in its inbox (0: none); see try_pop_visit.
+  std::uint64_t own_last_sequence_ = 0;
   std::string sender_escaped_;
 };
 

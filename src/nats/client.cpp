@@ -1,6 +1,7 @@
 #include "nats/client.hpp"
 
 #include "nats/fork_guard.hpp"
+#include "nats/host.hpp"
 #include "nats/inherited_sockets.hpp"
 
 #include "platform/liveness.hpp"
@@ -41,6 +42,9 @@ constexpr auto kCallbackDrainTimeout = 2s;
 // drops past these bounds (4096 acks, 4 MiB), which keeps a slow waiter's memory small.
 constexpr int kAckWatchPendingMessages = 4096;
 constexpr int kAckWatchPendingBytes = 4 << 20;
+// Random hex digits in each connection's inbox prefix (see inbox_prefix()): 64 bits, so
+// that no two connections anywhere share one, with negligible odds.
+constexpr std::size_t kInboxPrefixDigits = 16;
 
 std::string status_text(natsStatus status) {
   std::string text = natsStatus_GetText(status);
@@ -133,6 +137,21 @@ void on_reconnected(natsConnection *connection, void * /*closure*/) {
   const CallbackGate gate;
   remember_connection_socket(connection);
 }
+
+// The inbox prefix of a new connection: "_INBOX.<random>", unique to it.
+//
+// nats.c names the inbox on which a connection receives every reply (each JetStream API
+// answer: consumer created, deleted, stream info, publish acknowledgements) from one
+// process-wide NUID generator, seeded once when the library starts. fork() copies that
+// generator, so sibling processes forked from one parent that had used NATS name the same
+// inbox (`_INBOX.X.*`) and number their requests alike: the server then sends each reply
+// to all of them, and each takes the first reply with its request's number, which may be
+// a sibling's. So a member's open() returned on a sibling's "consumer created" before the
+// server had created its own consumer; a message appended in between was not for it
+// (DeliverNew starts after it) and never arrived. A prefix from the kernel's generator,
+// drawn per connection, keeps every reply with the request that asked for it. It stays
+// under "_INBOX." so that servers whose permissions allow "_INBOX.>" still answer.
+std::string inbox_prefix() { return "_INBOX." + random_hex(kInboxPrefixDigits); }
 
 // What the user can do when connecting failed with `status`.
 std::string connect_hint(natsStatus status) {
@@ -266,6 +285,9 @@ Client::Client(const Address &address)
   }
   if (status == NATS_OK) {
     status = natsOptions_SetReconnectedCB(options, &on_reconnected, nullptr);
+  }
+  if (status == NATS_OK) {
+    status = natsOptions_SetCustomInboxPrefix(options, inbox_prefix().c_str());
   }
   if (status == NATS_OK) {
     status = natsConnection_Connect(&connection_, options);
@@ -446,8 +468,16 @@ std::uint64_t Client::add_member(const MemberSpec &spec) {
     }
     throw_nats_error("opening queue '" + url_ + "'", status, code);
   }
+  // The answer must be about the consumer asked for: open() may return only once the
+  // server has made this member's own consumer (see inbox_prefix(); an answer for
+  // another member's would let a message appended right after open() pass this one by).
+  const bool ours = info->Name != nullptr && spec.consumer == info->Name;
   const std::uint64_t first = info->Delivered.Stream + 1;
   jsConsumerInfo_Destroy(info);
+  if (!ours) {
+    throw Error("opening queue '" + url_ + "': the server's answer was not about member " +
+                spec.consumer + " (a reply meant for another request)");
+  }
   return first;
 }
 

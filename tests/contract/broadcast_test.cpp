@@ -36,15 +36,6 @@ std::string read_all(Queue &queue, int count, Deadline deadline) {
 } // namespace
 
 TEST_P(Contract, a_message_is_read_by_every_member_including_its_writer) {
-  if (GetParam().label == "nats") {
-    // Run on nats:// for the first time here, it fails about once in 150 runs: a reader
-    // that attached and opened before the append waits 20 s and gets nothing, or the
-    // stream outlives the last close. A bug of src/nats, reported with issue 16; this
-    // skip goes when it is fixed (to see it, drop the skip and run contract_tests
-    // --gtest_repeat=300 --gtest_filter='*every_member_including_its_writer/nats').
-    GTEST_SKIP() << "known NATS bug: a message to three readers that just opened is lost "
-                    "about once in 150 runs";
-  }
   const std::string name = fresh("all");
   Queue queue = Queue::create(name, {.capacity_bytes = 4096});
   queue.open("parent");

@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 using pysyncq::Deadline;
@@ -101,6 +102,58 @@ TEST_F(NatsQueue, a_killed_member_is_dropped_while_its_forked_children_live_on) 
   ASSERT_TRUE(grandchild_alive) << "the check must run while the child lives";
   ASSERT_TRUE(freed) << "the forked child kept its dead parent's member alive";
   EXPECT_LE(*freed, kLiveness + 1s) << "freed after " << freed->count() << " ms";
+  queue.close();
+}
+
+// Sibling processes forked from one parent that has used NATS must each get the server's
+// answers to their own requests: nats.c's inbox names come from a generator that fork()
+// copies, and when siblings shared an inbox, one member's open() returned on another's
+// "consumer created" before its own consumer existed, and a message appended just after
+// that open() never reached it (docs/nats.md). Here the siblings open and close in
+// step, each appending right after its open() and reading its own message back.
+TEST_F(NatsQueue, forked_siblings_each_get_the_answers_to_their_own_requests) {
+  const std::string url = fresh("siblings");
+  constexpr int kSiblings = 4;
+  constexpr int kRounds = 25;
+  Queue queue = Queue::create(url, {.capacity_bytes = 1 << 20});
+  queue.open("parent"); // nats.c is in use before the forks
+  Pipe ready;
+  Pipe go;
+  std::vector<Child> siblings;
+  for (int index = 0; index < kSiblings; ++index) {
+    siblings.emplace_back([&, index] {
+      Queue mine = Queue::attach(url);
+      ready.send('R');
+      if (!go.expect('G')) {
+        return 3;
+      }
+      const std::string name = "sibling" + std::to_string(index);
+      for (int round = 0; round < kRounds; ++round) {
+        mine.open(name); // throws if the server's answer is about another member
+        const std::string marker = std::to_string(round);
+        mine.append("mark", marker);
+        bool seen = false;
+        while (!seen) { // the others' messages come too
+          auto message = mine.pop(Deadline::after(10s));
+          if (!message) {
+            return 1; // appended after open() returned, yet never delivered
+          }
+          seen = message->sender == name && message->body == marker;
+        }
+        mine.close();
+      }
+      return 0;
+    });
+  }
+  for (int index = 0; index < kSiblings; ++index) {
+    ASSERT_TRUE(ready.expect('R'));
+  }
+  for (int index = 0; index < kSiblings; ++index) {
+    go.send('G');
+  }
+  for (Child &sibling : siblings) {
+    EXPECT_EQ(sibling.wait(std::chrono::seconds(80)), 0);
+  }
   queue.close();
 }
 

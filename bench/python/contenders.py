@@ -35,12 +35,13 @@ class PySyncQContender:
     keeps the default). The original has no such option.
     """
 
-    def __init__(self, label, wait=None, hub_wait=None):
+    def __init__(self, label, wait=None, hub_wait=None, batch=False):
         from pysyncq import pysyncq as pq  # the same import line works for both
         self.pq = pq
         self.label = label
         self.wait = wait
         self.hub_wait = hub_wait  # the parent's own policy, when it differs
+        self.batch = batch  # fanout: append_many / pop_many (our package only)
         self.q = None
         self.name = None
 

@@ -45,10 +45,14 @@ class PySyncQPeer(PySyncQContender):
     # fanout
     def writer(self):
         self.q.open("writer")
+        if self.batch:
+            return _PySyncQBatchWriter(self.q)
         return _PySyncQWriter(self.q, self.pq)
 
     def reader(self, index):
         self.q.open(f"reader-{index}")
+        if self.batch:
+            return _PySyncQBatchReader(self.q)
         return _PySyncQReader(self.q)
 
 
@@ -127,6 +131,55 @@ class _PySyncQReader:
             count += 1
         q.close()
         return count
+
+
+class _PySyncQBatchWriter:
+    """The batch calls (pysyncq-batch): the writer appends BATCH messages per append_many,
+    one lock round and at most one wake each, as faster-fifo's put_many."""
+
+    BATCH = 64
+
+    def __init__(self, q):
+        self.q = q
+        self.pending = []
+
+    def flush(self):
+        q = self.q
+        for _ in q:  # our own (screened) messages: pass over them, they hold space
+            pass
+        q.append_many(self.pending, block=True, timer=None)
+        self.pending.clear()
+
+    def send(self, body):
+        self.pending.append(("m", body))
+        if len(self.pending) == self.BATCH:
+            self.flush()
+
+    def end(self):
+        self.pending.append(("end", b""))
+        self.flush()
+
+    def close(self):
+        self.q.close()
+
+
+class _PySyncQBatchReader:
+    """pop_many: up to 64 messages per call (one cursor store per batch: space comes back
+    only at the end of a batch, so a batch of a whole queue of large messages would stall
+    the writer until it is read)."""
+
+    def __init__(self, q):
+        self.q = q
+
+    def count_until_end(self):
+        q = self.q
+        count = 0
+        while True:
+            batch = q.pop_many(64, block=True, timer=None, decode=False)
+            if batch and batch[-1][1] == b"end":
+                q.close()
+                return count + len(batch) - 1
+            count += len(batch)
 
 
 # --- multiprocessing.Queue: one queue per reader -----------------------------------------
@@ -453,6 +506,8 @@ def make_peer(contender):
         # What a wait policy that lets only as many waiters spin as there are spare CPUs
         # would do in echo: the parent spins (the default 50 µs), the children sleep.
         return PySyncQPeer("pysyncq", wait="sleep", hub_wait=50e-6)
+    if contender == "pysyncq-batch":  # fanout with append_many / pop_many
+        return PySyncQPeer("pysyncq", batch=True)
     if contender == "pysyncq-spin50us":  # spin 50 µs, then sleep (the C++ default)
         return PySyncQPeer("pysyncq", wait=50e-6)
     if contender.startswith("pysyncq-"):  # pysyncq-sleep, pysyncq-spin

@@ -21,20 +21,22 @@ PYTHON = "/usr/bin/python3"
 
 # "pysyncq" runs with the package's default wait policy, whatever it is; the variants
 # name theirs: sleep at once, spin 50 µs then sleep, never sleep, and (echo) the parent
-# spinning while the children sleep. "*-asyncio": both processes await in an asyncio loop.
+# spinning while the children sleep. "pysyncq-batch" (fanout): the batch calls, append_many
+# of 64 and pop_many. "*-asyncio": both processes await in an asyncio loop.
 WORKLOADS = {
     "echo": ["pysyncq", "pysyncq-spin50us", "pysyncq-hubspin", "original", "mp.Queue",
              "mp.Pipe", "pyzmq"],
     "pingpong": ["pysyncq", "pysyncq-spin50us", "pysyncq-spin", "original", "mp.Queue",
                  "mp.Pipe", "pyzmq", "pysyncq-asyncio", "pyzmq-asyncio"],
-    "fanout": ["pysyncq", "pysyncq-spin50us", "original", "mp.Queue", "mp.Pipe", "pyzmq"],
+    "fanout": ["pysyncq", "pysyncq-batch", "pysyncq-spin50us", "original", "mp.Queue",
+               "mp.Pipe", "pyzmq"],
     "scaling": ["pysyncq", "pysyncq-spin50us", "original", "mp.Queue", "mp.Pipe", "pyzmq"],
 }
 QUICK_WORKLOADS = {
     "echo": ["pysyncq", "original", "mp.Queue", "mp.Pipe", "pyzmq"],
     "pingpong": ["pysyncq", "pysyncq-spin50us", "original", "mp.Pipe", "pyzmq",
                  "pysyncq-asyncio", "pyzmq-asyncio"],
-    "fanout": ["pysyncq", "original", "mp.Pipe", "pyzmq"],
+    "fanout": ["pysyncq", "pysyncq-batch", "original", "mp.Pipe", "pyzmq"],
     "scaling": ["pysyncq", "original", "mp.Pipe"],
 }
 

@@ -3,8 +3,9 @@
 // A waiter first spins (spin_wait.hpp, no syscall), then announces itself (for space
 // under the queue lock, for a message without it) and sleeps on one of two futex words
 // in the header, for at most kRecheckInterval at a time. Wakers bump the word and wake
-// only when an announcement says someone sleeps, so the hot path makes no syscall. docs/design.md, "Waiting without polling,
-// and without syscalls on the hot path", says why each order is what it is.
+// only when an announcement says someone sleeps, so the hot path makes no syscall.
+// docs/design.md, "Waiting without polling, and without syscalls on the hot path", says
+// why each order is what it is.
 #pragma once
 
 #include "core/layout.hpp"

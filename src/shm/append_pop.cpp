@@ -129,7 +129,10 @@ std::size_t ShmQueue::try_pop_many_visit(std::size_t max_messages,
 // After a pop: moves our cursor to `next` and wakes appenders waiting for space.
 void ShmQueue::release_space(std::uint64_t next, std::uint64_t messages) {
   core::MemberSlot &slot = *registration_.slot;
-  slot.messages_read.fetch_add(messages, std::memory_order_relaxed); // stats only
+  // Stats only, and written only by this handle under local_mutex_ (a pop, a move into
+  // the backlog): a relaxed load and store, not a locked add on every pop.
+  slot.messages_read.store(slot.messages_read.load(std::memory_order_relaxed) + messages,
+                           std::memory_order_relaxed);
   // SYNC POINT: consumed (seq_cst store; appenders acquire-load cursors). seq_cst
   // orders it before our load of space_sleepers (Dekker with Sleepers::announce()).
   slot.cursor.store(next, std::memory_order_seq_cst);

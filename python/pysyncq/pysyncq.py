@@ -421,6 +421,16 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     def __call__(self, block: bool = False, timer: Optional[float] = 0.5,
                  decode: bool = True) -> Iterator[Message]:
         """An iterator that pops messages, with pop()'s arguments, until pop returns None."""
+        # One pop per message, on purpose (issue 17). A batch (pop_many) costs about 66 ns
+        # a 16-byte message against 207 ns for pop, but it consumes the whole batch from
+        # the ring, and the messages not yet yielded would have to stay where the next
+        # read of this handle (pop, pop_many, another iteration, another thread, after a
+        # break or with a kept half-used iterator) finds them first, screened by the
+        # screens of the moment they are yielded, and gone in a forked child. That needs
+        # a pending store in the C++ handle served first by every read path, and a ring
+        # read that does not pass screened messages ahead of delivery (a screen removed
+        # mid-loop must still show them). tests/python/test_iterator.py holds these
+        # promises for whoever builds it.
         pop = self.pop
         while (message := pop(block, timer, decode)) is not None:
             yield message

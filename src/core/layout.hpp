@@ -22,8 +22,9 @@ namespace pysyncq::core {
 // tests/unit/magic_doc_test.cpp keeps the two in step.
 inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL;
 // 2: backlogs and space tickets. 3: spin leases and the last wake (issue 17), lock_kind
-// and the full queue name (issue 18).
-inline constexpr std::uint32_t kLayoutVersion = 3;
+// and the full queue name (issue 18). 4: readers sleep for a message without the lock
+// (message_wake_wanted; message_sleepers and the slots' message counts change lock-free).
+inline constexpr std::uint32_t kLayoutVersion = 4;
 // The cache line of x86-64 and of most arm64 cores: fields that different processes write
 // often live on different lines, so their writes do not contend.
 inline constexpr std::size_t kCacheLine = 64;
@@ -62,7 +63,10 @@ enum SlotState : std::uint32_t {
 };
 
 // MemberSlot::waiting counts the member's threads asleep in the kernel: for a message in
-// the low half, for space in the high half (a handle may be shared by threads).
+// the low half, for space in the high half (a handle may be shared by threads). The space
+// half changes under the queue lock; the message half lock-free, by the owner's threads
+// (an atomic add, and a take-back that only succeeds while the half is non-zero, so a
+// close or reap that took the counts back first is never taken back twice).
 // MemberSlot::flags
 inline constexpr std::uint32_t kSlotSharedByThreads = 1U << 0;
 
@@ -130,9 +134,21 @@ struct alignas(kCacheLine) SegmentHeader {
   // they started waiting (docs/design.md, "Blocked appenders").
   std::atomic<std::uint64_t> last_space_ticket;
 
-  // --- line 3: message futex, bumped only when someone sleeps on it ---
+  // --- line 3: message futex, bumped only when a reader announced a sleep ---
   alignas(kCacheLine) std::atomic<std::uint32_t> message_futex;
-  std::atomic<std::uint32_t> message_sleepers; // changed under the lock
+  // Threads asleep (or about to be) for a message: a hint for the spin rule
+  // (core::cpu_is_spare) and stats, never for waking. Lock-free: a sleeper adds 1 before
+  // its slot's count and takes it back after it (relaxed: nothing is published through
+  // it), so it is never below the slots' sum; a reader killed between the two leaves it
+  // one too high, which only makes the spin rule see one more sleeper.
+  std::atomic<std::uint32_t> message_sleepers;
+  // 1: a reader announced, since the last wake, that it is going to sleep for a message.
+  // Set (seq_cst) by the reader before its last look at tail; an appender loads it
+  // (seq_cst) after publishing tail and, when it is 1, clears it (exchange), bumps
+  // message_futex and wakes every sleeper, who announce again if they sleep again
+  // (Dekker's pattern; docs/design.md, "Waiting without polling"). A reader killed while
+  // announced costs the next append one wake, never more: no repair needed.
+  std::atomic<std::uint32_t> message_wake_wanted;
 
   // --- line 4: space futex ---
   alignas(kCacheLine) std::atomic<std::uint32_t> space_futex;
@@ -165,6 +181,7 @@ static_assert(sizeof(SegmentHeader::lock_storage) == kCacheLine,
               "one fixed size of lock storage on every platform");
 static_assert(offsetof(SegmentHeader, tail) == 128, "writer line");
 static_assert(offsetof(SegmentHeader, message_futex) == 192, "futex words apart");
+static_assert(offsetof(SegmentHeader, message_wake_wanted) == 200, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, space_futex) == 256, "futex words apart");
 static_assert(offsetof(SegmentHeader, capacity_bytes) == 16, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, state) == 56, "docs/design.md table");
@@ -208,7 +225,7 @@ struct alignas(kCacheLine) MemberSlot {
   // SYNC POINT: slot published. Release-stored kSlotActive after cursor, pid and
   // start_time; scanners acquire-load it before reading those.
   alignas(kCacheLine) std::atomic<std::uint32_t> state;
-  std::atomic<std::uint32_t> waiting;       // sleeper counts (see above), under the lock
+  std::atomic<std::uint32_t> waiting;       // sleeper counts (see above)
   std::int32_t pid;
   std::uint32_t reserved1;                  // zero (layout 1 kept a deadlock mark here)
   std::uint64_t start_time;                 // /proc/PID/stat field 22, tells pid reuse

@@ -60,6 +60,8 @@ void MemberTable::leave(std::uint32_t index) const noexcept {
   }
   // Take back the sleeper counts this member may still hold (a thread of a closing
   // process can be asleep on its behalf; it will find the slot gone when it wakes).
+  // One exchange: a sleeper's lock-free take-back (Sleepers::retract_message) then finds
+  // its half at 0, so no unit is taken back twice.
   const std::uint32_t waiting = member.waiting.exchange(0, std::memory_order_relaxed);
   header_->message_sleepers.fetch_sub(message_sleepers_of(waiting), std::memory_order_relaxed);
   header_->space_sleepers.fetch_sub(space_sleepers_of(waiting), std::memory_order_relaxed);
@@ -119,7 +121,6 @@ std::uint32_t MemberTable::reap_dead(const IsAlive &is_alive,
 }
 
 void MemberTable::repair_after_crash() const noexcept {
-  std::uint32_t message_sleepers = 0;
   std::uint32_t space_sleepers = 0;
   std::uint32_t members = 0;
   std::uint32_t ticketed = 0;
@@ -134,7 +135,6 @@ void MemberTable::repair_after_crash() const noexcept {
     ++members;
     bound = index + 1;
     const std::uint32_t waiting = member.waiting.load(std::memory_order_relaxed);
-    message_sleepers += message_sleepers_of(waiting);
     space_sleepers += space_sleepers_of(waiting);
     ticketed += member.space_ticket.load(std::memory_order_relaxed) != 0 ? 1 : 0;
   }
@@ -143,7 +143,9 @@ void MemberTable::repair_after_crash() const noexcept {
   if (header_->slots_in_use.load(std::memory_order_relaxed) < bound) {
     header_->slots_in_use.store(bound, std::memory_order_relaxed);
   }
-  header_->message_sleepers.store(message_sleepers, std::memory_order_relaxed);
+  // Not message_sleepers: sleepers change it without the lock, so a recount here could
+  // race with them and leave it too low (even wrapped); it is only the spin rule's hint,
+  // kept at or above the slots' sum (Sleepers::announce_message).
   header_->space_sleepers.store(space_sleepers, std::memory_order_relaxed);
   // A ticket and its count change in two steps too (take_ticket, return_ticket).
   header_->ticketed_appenders.store(ticketed, std::memory_order_relaxed);

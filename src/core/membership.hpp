@@ -54,8 +54,9 @@ public:
 
   /// Under the lock, after a lock holder died: what it may have left half-updated is
   /// made whole again from the slots themselves. The scan bound grows to cover every
-  /// active slot, and the sleeper counters and the member count are recounted (join,
-  /// leave and a sleep each update them in more than one step).
+  /// active slot, and the space sleeper counter, the ticket count and the member count
+  /// are recounted (join, leave and a sleep for space each update them in more than one
+  /// step). Not the message sleeper count: it changes without the lock (a hint).
   void repair_after_crash() const noexcept;
 
   /// Active slots whose cursor equals `position` (the members holding back the oldest

@@ -35,7 +35,6 @@ bool ShmQueue::try_append_as(std::span<const OutgoingMessage> batch, std::uint64
   std::lock_guard local(local_mutex());
   require_open();
   bool appended = false;
-  bool wake_readers = false;
   with_lock([&] {
     // Relaxed: tail and the cached head change only under the lock we hold.
     const std::uint64_t tail = header().tail.load(std::memory_order_relaxed);
@@ -57,18 +56,16 @@ bool ShmQueue::try_append_as(std::span<const OutgoingMessage> batch, std::uint64
     PYSYNCQ_CRASH_POINT("append.after_copy");
     // SYNC POINT: publish (seq_cst store; readers acquire-load tail). One store for the
     // whole batch: readers see all of it or none. seq_cst also orders it before the load
-    // of message_sleepers below for sleepers that check tail without our lock (a
-    // spinning reader needs no wake, a sleeping one was counted under the lock, so either
-    // way it sees the message or gets woken).
+    // of message_wake_wanted in wake_message_sleepers() (Dekker with a reader's
+    // announce_message() and re-check of tail, neither under the lock).
     header().tail.store(tail + needed, std::memory_order_seq_cst);
     PYSYNCQ_CRASH_POINT("append.after_publish");
     segment_.members.return_ticket(registration_.index, ticket);
-    wake_readers = sleepers_.message_sleepers_announced();
     appended = true;
   });
-  PYSYNCQ_CRASH_POINT("append.before_wake"); // published and unlocked, nobody woken yet
-  if (wake_readers) {
-    sleepers_.wake(WaitFor::kMessage);
+  if (appended) {
+    PYSYNCQ_CRASH_POINT("append.before_wake"); // published and unlocked, nobody woken yet
+    sleepers_.wake_message_sleepers();
   }
   return appended;
 }
@@ -132,7 +129,10 @@ std::size_t ShmQueue::try_pop_many_visit(std::size_t max_messages,
 // After a pop: moves our cursor to `next` and wakes appenders waiting for space.
 void ShmQueue::release_space(std::uint64_t next, std::uint64_t messages) {
   core::MemberSlot &slot = *registration_.slot;
-  slot.messages_read.fetch_add(messages, std::memory_order_relaxed); // stats only
+  // Stats only, and written only by this handle under local_mutex_ (a pop, a move into
+  // the backlog): a relaxed load and store, not a locked add on every pop.
+  slot.messages_read.store(slot.messages_read.load(std::memory_order_relaxed) + messages,
+                           std::memory_order_relaxed);
   // SYNC POINT: consumed (seq_cst store; appenders acquire-load cursors). seq_cst
   // orders it before our load of space_sleepers (Dekker with Sleepers::announce()).
   slot.cursor.store(next, std::memory_order_seq_cst);

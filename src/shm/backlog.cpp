@@ -21,7 +21,10 @@ void Backlog::drop_oldest(core::MemberSlot &slot) {
   messages_.pop_front();
   // Stats and the deadlock verdict (see layout.hpp); room again in the backlog.
   publish(slot, /*full=*/false);
-  slot.messages_read.fetch_add(1, std::memory_order_relaxed); // stats only
+  // Stats only, written only by the owning handle under its local mutex (as
+  // ShmQueue::release_space): a relaxed load and store, no locked add.
+  slot.messages_read.store(slot.messages_read.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
 }
 
 Backlog::Moved Backlog::move_from_ring(const core::Ring &ring, std::uint64_t position,

@@ -1,10 +1,11 @@
 // Going to sleep and waking in a shared-memory queue: the one place where waits are made.
 //
-// A waiter first spins (spin_wait.hpp, no syscall), then announces itself under the queue
-// lock and sleeps on one of two futex words in the header, for at most kRecheckInterval
-// at a time. Wakers bump the word and wake only when the announced count says someone
-// sleeps, so the hot path makes no syscall. docs/design.md, "Waiting without polling,
-// and without syscalls on the hot path", says why each order is what it is.
+// A waiter first spins (spin_wait.hpp, no syscall), then announces itself (for space
+// under the queue lock, for a message without it) and sleeps on one of two futex words
+// in the header, for at most kRecheckInterval at a time. Wakers bump the word and wake
+// only when an announcement says someone sleeps, so the hot path makes no syscall.
+// docs/design.md, "Waiting without polling, and without syscalls on the hot path", says
+// why each order is what it is.
 #pragma once
 
 #include "core/layout.hpp"
@@ -26,12 +27,13 @@ namespace pysyncq::shm {
 // Costs an idle waiter one futex call per interval.
 inline constexpr std::chrono::milliseconds kRecheckInterval{100};
 
-// What a thread sleeps for: each has its futex word and its queue-wide sleeper count.
+// What a thread sleeps for: each has its futex word in the header.
 enum class WaitFor { kMessage, kSpace };
 
-// The sleeper bookkeeping of one segment: the futex words, the queue-wide counts that
-// wakers read, and each member slot's own counts (so reaping and crash repair can take
-// a dead sleeper's counts back). Holds only a pointer to the header; cheap to copy.
+// The sleeper bookkeeping of one segment: the futex words, what wakers read to decide
+// whether to wake (space_sleepers; message_wake_wanted), the queue-wide counts, and each
+// member slot's own counts (so reaping and crash repair can take a dead sleeper's counts
+// back). Holds only a pointer to the header; cheap to copy.
 class Sleepers {
 public:
   explicit Sleepers(core::SegmentHeader &header) noexcept : header_(&header) {}
@@ -43,8 +45,11 @@ public:
     std::atomic<std::uint32_t> &word = word_of(what);
     // Relaxed: when the event came, a hint for the woken sleepers' learning (SpinWait).
     header_->last_wake_ns.store(platform::monotonic_ns(), std::memory_order_relaxed);
-    // Relaxed: the futex word carries no data; sleepers re-check the queue itself.
-    word.fetch_add(1, std::memory_order_relaxed);
+    // seq_cst: after wake_message_sleepers()'s clear of message_wake_wanted in the one
+    // total order, so a reader whose announcement the clear took read `seen` before this
+    // bump and its sleep ends at once (see announce_message). Space sleepers read the
+    // word under the lock and need no more than the lock.
+    word.fetch_add(1, std::memory_order_seq_cst);
     platform::futex_wake_all(word);
   }
 
@@ -57,40 +62,84 @@ public:
     }
   }
 
-  // Under the lock, by an appender that published: whether a reader sleeps for a message.
-  bool message_sleepers_announced() const noexcept {
-    // Relaxed: counts change only under the lock we hold.
-    return header_->message_sleepers.load(std::memory_order_relaxed) != 0;
+  // Wakes readers asleep for a message, if one announced itself since the last wake. No
+  // lock. The caller must have published tail with a seq_cst store before this. Costs an
+  // append with nobody asleep one load of a line that only sleepers write.
+  void wake_message_sleepers() const noexcept {
+    // seq_cst: Dekker with announce_message(): the appender stores tail then loads this,
+    // the reader stores this then loads tail; at least one sees the other.
+    if (header_->message_wake_wanted.load(std::memory_order_seq_cst) == 0) {
+      return;
+    }
+    // Clear before the bump in wake(): a reader that announces after the clear stays
+    // announced for the next append; one that announced before it read `seen` before
+    // the bump, so its futex wait returns at once or is woken below.
+    header_->message_wake_wanted.exchange(0, std::memory_order_seq_cst);
+    wake(WaitFor::kMessage);
   }
 
-  // --- sleepers ---
+  // --- sleepers for space: under the queue lock ---
 
-  // Under the lock: counts this thread as asleep, in the slot (so reaping and recovery
-  // can take it back) and in the queue-wide count that wakers read.
-  void announce(const Registration &me, WaitFor what) const noexcept;
+  // Under the lock: counts this thread as asleep for space, in the slot (so reaping and
+  // recovery can take it back) and in the queue-wide count that wakers read.
+  void announce(const Registration &me) const noexcept;
 
-  // Under the lock: the value of `what`'s word now, for sleep() to compare against.
-  std::uint32_t word_now(WaitFor what) const noexcept {
-    // Relaxed: read under the lock; each caller says why no bump can be missed.
-    return word_of(what).load(std::memory_order_relaxed);
+  // Under the lock: the value of the space word now, for sleep() to compare against.
+  std::uint32_t space_word_now() const noexcept {
+    // Relaxed: read under the lock; wait_for_space_as says why no bump can be missed.
+    return header_->space_futex.load(std::memory_order_relaxed);
   }
 
   // Under the lock: takes back an announce() of `me` that no close or reap took back yet.
-  void retract(const Registration &me, WaitFor what) const noexcept;
+  void retract(const Registration &me) const noexcept;
 
-  // Sleeps on `what`'s word after announce(), until it moves from `seen`, a wake, or
+  // Sleeps on the space word after announce(), until it moves from `seen`, a wake, or
   // `until`; then takes the announcement back under the lock (`with_lock(step)` runs step
   // holding it), also when the wait throws. The caller re-checks the queue.
   template <class WithLock>
-  void sleep(const Registration &me, WaitFor what, std::uint32_t seen, Deadline until,
-             WithLock &&with_lock) const {
+  void sleep_for_space(const Registration &me, std::uint32_t seen, Deadline until,
+                       WithLock &&with_lock) const {
     try {
-      (void)platform::futex_wait(word_of(what), seen, until); // the caller re-checks the queue
+      (void)platform::futex_wait(header_->space_futex, seen, until); // the caller re-checks
     } catch (...) {
-      with_lock([&] { retract(me, what); });
+      with_lock([&] { retract(me); });
       throw;
     }
-    with_lock([&] { retract(me, what); });
+    with_lock([&] { retract(me); });
+  }
+
+  // --- sleepers for a message: no lock (docs/design.md, "Waiting without polling") ---
+  //
+  // A reader: seen = message_word_now(); announce_message(); re-check tail (seq_cst);
+  // sleep_for_message(seen), or retract_message() if the re-check found a message.
+
+  // The message word, read (seq_cst) before announcing: every clear of the announcement
+  // is followed by a bump, so a sleep on a word read before the announcement cannot
+  // outlast a wake that cleared it.
+  std::uint32_t message_word_now() const noexcept {
+    return header_->message_futex.load(std::memory_order_seq_cst);
+  }
+
+  // Counts this thread as asleep for a message (the queue-wide hint, then its slot's
+  // count, which reaping takes back) and sets message_wake_wanted (seq_cst, so the
+  // caller's next load of tail comes after it in the one total order).
+  void announce_message(const Registration &me) const noexcept;
+
+  // Takes back announce_message()'s counts unless a close or reap already did (the slot's
+  // count says which). message_wake_wanted stays: it is only a wish, and the next append
+  // clears it with one extra wake.
+  void retract_message(const Registration &me) const noexcept;
+
+  // Sleeps on the message word until it moves from `seen`, a wake, or `until`, then
+  // retracts. The caller re-checks the queue.
+  void sleep_for_message(const Registration &me, std::uint32_t seen, Deadline until) const {
+    try {
+      (void)platform::futex_wait(header_->message_futex, seen, until); // the caller re-checks
+    } catch (...) {
+      retract_message(me);
+      throw;
+    }
+    retract_message(me);
   }
 
   // The end of one sleep of a wait that ends at `deadline`.
@@ -101,12 +150,6 @@ public:
 private:
   std::atomic<std::uint32_t> &word_of(WaitFor what) const noexcept {
     return what == WaitFor::kSpace ? header_->space_futex : header_->message_futex;
-  }
-  std::atomic<std::uint32_t> &count_of(WaitFor what) const noexcept {
-    return what == WaitFor::kSpace ? header_->space_sleepers : header_->message_sleepers;
-  }
-  static std::uint32_t unit_of(WaitFor what) noexcept {
-    return what == WaitFor::kSpace ? core::kSpaceSleeperUnit : core::kMessageSleeperUnit;
   }
 
   core::SegmentHeader *header_;

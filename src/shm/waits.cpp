@@ -96,27 +96,27 @@ bool ShmQueue::wait_for_message(Deadline deadline) {
   if (round.spin(has_message, policy_, deadline)) {
     return true;
   }
+  // No lock: an appender publishes tail (seq_cst) and then loads message_wake_wanted
+  // (seq_cst); we store message_wake_wanted and then load tail (seq_cst). Either our
+  // re-check sees its message, or it sees our announcement and wakes us after bumping
+  // the word, which we read before announcing (docs/design.md, "Waiting without
+  // polling"). So readers never contend with appenders for the lock to sleep.
+  const auto has_message_now = [&] {
+    return header().tail.load(std::memory_order_seq_cst) !=
+               me.slot->cursor.load(std::memory_order_relaxed) ||
+           me.slot->backlog_messages.load(std::memory_order_relaxed) != 0;
+  };
   for (;;) {
     run_interrupt_hook();
-    std::uint32_t seen = 0;
-    bool ready = false;
-    with_lock([&] {
-      require_still_ours(me);
-      if (has_message()) {
-        ready = true;
-        return;
-      }
-      sleepers_.announce(me, WaitFor::kMessage);
-      PYSYNCQ_CRASH_POINT("wait_for_message.after_announce");
-      // An appender that publishes after this reads our count under the same lock and
-      // bumps the word after it.
-      seen = sleepers_.word_now(WaitFor::kMessage);
-    });
-    if (ready) {
+    require_still_ours(me);
+    const std::uint32_t seen = sleepers_.message_word_now();
+    sleepers_.announce_message(me);
+    PYSYNCQ_CRASH_POINT("wait_for_message.after_announce");
+    if (has_message_now()) {
+      sleepers_.retract_message(me);
       return true;
     }
-    sleepers_.sleep(me, WaitFor::kMessage, seen, Sleepers::nap_until(deadline),
-                    [this](auto &&step) { with_lock(step); });
+    sleepers_.sleep_for_message(me, seen, Sleepers::nap_until(deadline));
     if (has_message()) {
       return true;
     }
@@ -183,16 +183,16 @@ bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::u
         // Before reading `seen` below, or this bump would end our own sleep at once.
         sleepers_.wake(WaitFor::kSpace);
       }
-      sleepers_.announce(me, WaitFor::kSpace);
+      sleepers_.announce(me);
       PYSYNCQ_CRASH_POINT("wait_for_space.after_announce");
       // Any later bump follows a reader's cursor store that our next re-check would see
       // (Dekker, see release_space()).
-      seen = sleepers_.word_now(WaitFor::kSpace);
+      seen = sleepers_.space_word_now();
       // Re-check after announcing: a reader that stored its cursor before seeing our
       // count did not wake us, but its cursor is visible now (both seq_cst).
       head = refresh_head(tail);
       if (enough()) {
-        sleepers_.retract(me, WaitFor::kSpace);
+        sleepers_.retract(me);
         ready = true;
       }
     });
@@ -205,8 +205,8 @@ bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::u
       }
       continue;
     }
-    sleepers_.sleep(me, WaitFor::kSpace, seen, Sleepers::nap_until(deadline),
-                    [this](auto &&step) { with_lock(step); });
+    sleepers_.sleep_for_space(me, seen, Sleepers::nap_until(deadline),
+                              [this](auto &&step) { with_lock(step); });
     if (deadline.has_passed()) {
       return false;
     }

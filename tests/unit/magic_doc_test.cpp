@@ -81,6 +81,7 @@ TEST(MagicDoc, EveryHeaderAndSlotFieldInDesignMdSitsAtTheOffsetOfTheCode) {
       PYSYNQ_OFFSET(SegmentHeader, last_reap_check_ns),
       PYSYNQ_OFFSET(SegmentHeader, last_space_ticket),
       PYSYNQ_OFFSET(SegmentHeader, message_futex),  PYSYNQ_OFFSET(SegmentHeader, message_sleepers),
+      PYSYNQ_OFFSET(SegmentHeader, message_wake_wanted),
       PYSYNQ_OFFSET(SegmentHeader, space_futex),    PYSYNQ_OFFSET(SegmentHeader, space_sleepers),
       PYSYNQ_OFFSET(SegmentHeader, spin_leases),    PYSYNQ_OFFSET(SegmentHeader, last_wake_ns),
       PYSYNQ_OFFSET(SegmentHeader, lock_kind),      PYSYNQ_OFFSET(SegmentHeader, queue_name),

@@ -2,22 +2,22 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
-#include <exception>
 #include <dirent.h>
+#include <exception>
 #include <fcntl.h>
 #include <fstream>
-#include <thread>
-#include <utility>
 #include <poll.h>
 #include <stdexcept>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
+#include <utility>
 
 namespace pysyncq::testing {
 
@@ -41,6 +41,8 @@ bool segment_exists(const std::string &name) {
 }
 
 bool NameGuard::exists() const { return segment_exists(name_); }
+
+int current_pid() { return static_cast<int>(::getpid()); }
 
 void set_environment(const char *variable, const char *value) { ::setenv(variable, value, 1); }
 
@@ -96,7 +98,8 @@ void Pipe::send_text(const std::string &text) const {
   if (line.size() > PIPE_BUF) {
     throw std::runtime_error("line longer than PIPE_BUF");
   }
-  while (::write(static_cast<int>(write_fd_), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  while (::write(static_cast<int>(write_fd_), line.data(), line.size()) !=
+         static_cast<ssize_t>(line.size())) {
     if (errno != EINTR) {
       throw std::runtime_error("pipe write failed");
     }

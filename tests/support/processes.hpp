@@ -39,6 +39,9 @@ namespace pysyncq::testing {
 /// file mapping).
 bool segment_exists(const std::string &name);
 
+/// This process's id (getpid; GetCurrentProcessId on Windows).
+int current_pid();
+
 /// Sets an environment variable in this process (setenv; _putenv_s on Windows).
 void set_environment(const char *variable, const char *value);
 
@@ -162,8 +165,7 @@ int call_decoded(int (*body)(P...), const std::vector<std::string> &args,
   std::tuple<std::decay_t<P>...> values{decode<std::decay_t<P>>(args[I])...};
   return body(std::get<I>(values)...);
 }
-template <class... P>
-int trampoline(std::uintptr_t body, const std::vector<std::string> &args) {
+template <class... P> int trampoline(std::uintptr_t body, const std::vector<std::string> &args) {
   if (args.size() != sizeof...(P)) {
     return 98;
   }
@@ -174,8 +176,7 @@ int trampoline(std::uintptr_t body, const std::vector<std::string> &args) {
 Child start_spawned_child(Trampoline trampoline, std::uintptr_t body,
                           const std::vector<std::string> &args);
 
-template <class... P, class... Args>
-Child spawn(int (*body)(P...), const Args &...args) {
+template <class... P, class... Args> Child spawn(int (*body)(P...), const Args &...args) {
   static_assert(sizeof...(P) == sizeof...(Args), "spawn_child: one argument per parameter");
 #ifdef _WIN32
   return start_spawned_child(&trampoline<P...>, reinterpret_cast<std::uintptr_t>(body),

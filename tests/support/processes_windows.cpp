@@ -7,6 +7,8 @@
 // reports as -SIGKILL, as a crash point's does.
 #include "support/processes.hpp"
 
+#include "core/layout.hpp"
+
 #include <windows.h>
 
 #include <algorithm>
@@ -48,14 +50,22 @@ std::string unique_name(std::string_view tag) {
 }
 
 bool segment_exists(const std::string &name) {
-  // The object name windows/shm.cpp gives a short queue name.
+  // The object name windows/shm.cpp gives a short queue name. A name lives as long as any
+  // handle, and removing a queue marks its header (Segment::attach refuses it): a mapping
+  // so marked counts as gone, as its file would be on POSIX.
   const std::string object = "Local\\pysyncq-" + name;
   HANDLE mapping = ::OpenFileMappingA(FILE_MAP_READ, FALSE, object.c_str());
   if (mapping == nullptr) {
     return false;
   }
+  bool removed = false;
+  if (const void *view = ::MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0)) {
+    const auto *header = static_cast<const core::SegmentHeader *>(view);
+    removed = header->unlinked.load(std::memory_order_relaxed) != 0U;
+    ::UnmapViewOfFile(view);
+  }
   ::CloseHandle(mapping);
-  return true;
+  return !removed;
 }
 
 // Windows cannot remove a name: the mapping goes with the last handle, and every handle
@@ -63,6 +73,8 @@ bool segment_exists(const std::string &name) {
 NameGuard::~NameGuard() = default;
 
 bool NameGuard::exists() const { return segment_exists(name_); }
+
+int current_pid() { return static_cast<int>(::GetCurrentProcessId()); }
 
 void set_environment(const char *variable, const char *value) { ::_putenv_s(variable, value); }
 
@@ -214,10 +226,10 @@ Child start_spawned_child(Trampoline trampoline, std::uintptr_t body,
   constexpr int kWatchdogSeconds = 60; // as Child's default
   wchar_t program[MAX_PATH];
   ::GetModuleFileNameW(nullptr, program, MAX_PATH);
-  std::string command = std::string(kChildFlag) + " " +
-                        std::to_string(reinterpret_cast<std::uintptr_t>(trampoline) - image_base()) +
-                        " " + std::to_string(body - image_base()) + " " +
-                        std::to_string(kWatchdogSeconds);
+  std::string command =
+      std::string(kChildFlag) + " " +
+      std::to_string(reinterpret_cast<std::uintptr_t>(trampoline) - image_base()) + " " +
+      std::to_string(body - image_base()) + " " + std::to_string(kWatchdogSeconds);
   for (const std::string &arg : args) {
     command += " " + (arg.empty() ? std::string("-") : arg); // "-": an empty string
   }
@@ -227,8 +239,8 @@ Child start_spawned_child(Trampoline trampoline, std::uintptr_t body,
   STARTUPINFOW startup{};
   startup.cb = sizeof startup;
   PROCESS_INFORMATION info{};
-  if (::CreateProcessW(nullptr, line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr,
-                       &startup, &info) == 0) {
+  if (::CreateProcessW(nullptr, line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &startup,
+                       &info) == 0) {
     throw std::runtime_error("CreateProcess failed: " + std::to_string(::GetLastError()));
   }
   ::CloseHandle(info.hThread);
@@ -241,14 +253,15 @@ std::optional<int> run_child_if_asked(int argc, char **argv) {
   if (argc < 5 || std::string(argv[1]) != kChildFlag) {
     return std::nullopt;
   }
-  const auto trampoline = reinterpret_cast<child_detail::Trampoline>(
-      image_base() + std::stoull(argv[2]));
+  const auto trampoline =
+      reinterpret_cast<child_detail::Trampoline>(image_base() + std::stoull(argv[2]));
   const std::uintptr_t body = image_base() + std::stoull(argv[3]);
   const int watchdog_seconds = std::stoi(argv[4]);
   std::thread([watchdog_seconds] { // ends a hung child, as alarm() does on POSIX
     ::Sleep(static_cast<DWORD>(watchdog_seconds) * 1000);
     ::TerminateProcess(::GetCurrentProcess(), kWatchdogExitCode);
-  }).detach();
+  })
+      .detach();
   std::vector<std::string> args;
   for (int i = 5; i < argc; ++i) {
     args.emplace_back(std::string(argv[i]) == "-" ? std::string() : std::string(argv[i]));

@@ -13,6 +13,3 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # Static runtime: the .exe files need no mingw DLLs beside them under Wine.
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-# gcc 12's -Wrestrict misfires inside libstdc++'s std::string::replace at -O2 (GCC bug
-# 105329); the mingw-w64 build meets it in our tests' string code, the Linux build does not.
-set(CMAKE_CXX_FLAGS_INIT "-Wno-restrict")

@@ -31,16 +31,18 @@ TEST(Notify, an_fd_armed_for_a_message_becomes_readable_when_another_process_app
   queue.arm_for_message();
   EXPECT_FALSE(readable(fd, 50ms)); // nothing there yet
   Pipe go;
-  Child writer([&] {
-    Queue mine = Queue::attach(name.name());
-    mine.open("writer");
-    if (!go.expect('G')) {
-      return 2;
-    }
-    mine.append("t", "wake up");
-    mine.close();
-    return 0;
-  });
+  Child writer = spawn_child(
+      [](const std::string &queue_name, const Pipe &go) {
+        Queue mine = Queue::attach(queue_name);
+        mine.open("writer");
+        if (!go.expect('G')) {
+          return 2;
+        }
+        mine.append("t", "wake up");
+        mine.close();
+        return 0;
+      },
+      name.name(), go);
   go.send('G');
   ASSERT_TRUE(readable(fd, 20s));
   auto message = queue.pop();
@@ -59,18 +61,20 @@ TEST(Notify, an_fd_armed_for_space_becomes_readable_when_a_reader_frees_it) {
   queue.open("w");
   Pipe registered;
   Pipe read_now;
-  Child reader([&] {
-    Queue mine = Queue::attach(name.name());
-    mine.open("r");
-    registered.send('R');
-    if (!read_now.expect('N')) {
-      return 2;
-    }
-    while (mine.pop()) {
-    }
-    mine.close();
-    return 0;
-  });
+  Child reader = spawn_child(
+      [](const std::string &queue_name, const Pipe &registered, const Pipe &read_now) {
+        Queue mine = Queue::attach(queue_name);
+        mine.open("r");
+        registered.send('R');
+        if (!read_now.expect('N')) {
+          return 2;
+        }
+        while (mine.pop()) {
+        }
+        mine.close();
+        return 0;
+      },
+      name.name(), registered, read_now);
   ASSERT_TRUE(registered.expect('R'));
   while (queue.try_append("t", std::string(16, 'x'))) {
   }
@@ -102,7 +106,7 @@ TEST(Notify, a_forked_child_can_drop_and_reopen_a_handle_whose_notifier_thread_i
   (void)queue->notify_fd();
   // The helper thread sleeps on its condition variable before we fork (see the helper).
   ASSERT_TRUE(pysyncq::testing::wait_until_other_threads_sleep());
-  Child child([&] {
+  Child child = spawn_child([]() {
     queue->open("child"); // the handle works in the child, with a mutex of its own
     queue->arm_for_message();
     queue->append("t", "from the child");

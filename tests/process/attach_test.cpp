@@ -15,6 +15,7 @@
 using namespace std::chrono_literals;
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::NameGuard;
 using pysyncq::testing::unique_name;
 

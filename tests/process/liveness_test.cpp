@@ -12,6 +12,7 @@ using namespace std::chrono_literals;
 using pysyncq::Deadline;
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::NameGuard;
 using pysyncq::testing::Pipe;
 using pysyncq::testing::unique_name;

@@ -19,6 +19,7 @@
 
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::unique_name;
 namespace platform = pysyncq::platform;
 

@@ -12,6 +12,7 @@ using namespace std::chrono_literals;
 using pysyncq::Deadline;
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::NameGuard;
 using pysyncq::testing::Pipe;
 using pysyncq::testing::unique_name;
@@ -106,7 +107,7 @@ TEST(Notify, a_forked_child_can_drop_and_reopen_a_handle_whose_notifier_thread_i
   (void)queue->notify_fd();
   // The helper thread sleeps on its condition variable before we fork (see the helper).
   ASSERT_TRUE(pysyncq::testing::wait_until_other_threads_sleep());
-  Child child = spawn_child([]() {
+  Child child([&] {
     queue->open("child"); // the handle works in the child, with a mutex of its own
     queue->arm_for_message();
     queue->append("t", "from the child");

@@ -42,6 +42,10 @@ bool segment_exists(const std::string &name);
 /// This process's id (getpid; GetCurrentProcessId on Windows).
 int current_pid();
 
+/// Ends this process as a crash would: SIGKILL (TerminateProcess on Windows, which
+/// Child::wait() reports as -SIGKILL too).
+[[noreturn]] void kill_self();
+
 /// Sets an environment variable in this process (setenv; _putenv_s on Windows).
 void set_environment(const char *variable, const char *value);
 

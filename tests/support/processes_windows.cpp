@@ -74,6 +74,11 @@ NameGuard::~NameGuard() = default;
 
 bool NameGuard::exists() const { return segment_exists(name_); }
 
+void kill_self() {
+  ::TerminateProcess(::GetCurrentProcess(), kKilledExitCode);
+  ::_exit(99); // not reached
+}
+
 int current_pid() { return static_cast<int>(::GetCurrentProcessId()); }
 
 void set_environment(const char *variable, const char *value) { ::_putenv_s(variable, value); }

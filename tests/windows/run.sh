@@ -20,6 +20,7 @@ programs=(
   tests/unit/unit_tests.exe
   tests/contract/contract_tests.exe
   tests/crash/crash_points_test.exe
+  tests/crash/reclaim_test.exe
   tests/process/process_tests.exe
 )
 

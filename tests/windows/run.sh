@@ -32,7 +32,7 @@ for program in "${programs[@]}"; do
   log="$build/$(basename "$program" .exe).log"
   timeout -k 10 "$program_seconds" "$wine" "$build/$program" --gtest_brief=1 >"$log" 2>&1
   rc=$?
-  summary=$(grep -E '^\[  (PASSED|FAILED|SKIPPED) \]|tests? from .* ran' "$log" | tr '\n' ' ')
+  summary=$(grep -E '^\[  (PASSED|FAILED) +\]|^\[  SKIPPED \]' "$log" | tr '\n' ' ')
   echo "wine $(basename "$program"): rc=$rc $summary"
   if [ $rc != 0 ]; then
     [ $rc = 124 ] && echo "== timed out after $program_seconds s"

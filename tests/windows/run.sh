@@ -21,6 +21,7 @@ programs=(
   tests/contract/contract_tests.exe
   tests/crash/crash_points_test.exe
   tests/crash/reclaim_test.exe
+  tests/crash/deadlock_test.exe
   tests/process/process_tests.exe
 )
 

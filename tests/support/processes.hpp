@@ -157,7 +157,11 @@ template <class T> T decode(const std::string &text) {
     return Pipe::from_text(text);
   } else {
     static_assert(std::is_integral_v<T>, "a child's argument: a string, an integer or a Pipe");
-    return static_cast<T>(std::stoll(text));
+    if constexpr (std::is_unsigned_v<T>) {
+      return static_cast<T>(std::stoull(text));
+    } else {
+      return static_cast<T>(std::stoll(text));
+    }
   }
 }
 

@@ -15,6 +15,9 @@ export WINEDLLOVERRIDES="mscoree=;mshtml=" # no Mono or Gecko installer on the f
 # Seconds per program: far above its usual time (each test also has its own handshake
 # timeouts and each child a watchdog).
 program_seconds=${PYSYNCQ_WINE_PROGRAM_SECONDS:-240}
+# Random-kill rounds: each starts five processes, which Wine takes far longer to start
+# than Linux forks them (about 1 s a round; 150 on Linux).
+export PYSYNCQ_RANDOM_KILL_ROUNDS=${PYSYNCQ_RANDOM_KILL_ROUNDS:-20}
 
 programs=(
   tests/unit/unit_tests.exe
@@ -22,6 +25,7 @@ programs=(
   tests/crash/crash_points_test.exe
   tests/crash/reclaim_test.exe
   tests/crash/deadlock_test.exe
+  tests/crash/random_kill_test.exe
   tests/process/process_tests.exe
 )
 

@@ -59,11 +59,10 @@ test-portable: | deps
 # Windows (issue 18, stage 3): the library and its C++ suites cross-compiled with
 # mingw-w64 (cmake/mingw-w64.cmake; GoogleTest from Debian's source) and run under Wine
 # (tests/windows/run.sh): unit, contract, crash points, reclaim, deadlock and 20 rounds
-# of random kills (TerminateProcess as the kill), and the multi-process suite's broadcast, capacity,
-# liveness and backlog tests.
-# Children are spawned, not forked (tests/support/processes.hpp). No CLI, Python or NATS
-# on Windows. -O1 without -g, assertions on: a third less compile time than -O3, which is
-# most of this stage.
+# of random kills (TerminateProcess as the kill), and the multi-process suite's
+# broadcast, capacity, liveness and backlog tests. Children are spawned, not forked
+# (tests/support/processes.hpp). No CLI, Python or NATS on Windows. -O1 without -g,
+# assertions on: a third less compile time than -O3, which is most of this stage.
 WINDOWS_TARGETS := unit_tests contract_tests crash_points_test reclaim_test deadlock_test \
   random_kill_test process_tests
 test-windows: | deps

@@ -244,6 +244,15 @@ Segment Segment::attach(std::string_view name, const AttachOptions &options) {
                     std::to_string(options.creator_timeout.count()) + " ms)");
   }
   bind(segment, validate(segment.name, snapshot(*header), file_bytes));
+  // A removed queue whose name still finds it: on Windows, where a name lives as long as
+  // any handle (platform/shm.hpp, SharedMemory::unlink), removing only marks the header.
+  // Refused as a missing name is, so "removed" means the same on every OS. (On POSIX the
+  // name is gone before the mark is set, so this is never seen there.) Relaxed: a flag
+  // that only ever goes from 0 to 1; an attach that misses it raced the removal.
+  if (header->unlinked.load(std::memory_order_relaxed) != 0U) {
+    platform::throw_syscall_error("attach", segment.path + " (removed, still open elsewhere)",
+                                  ENOENT);
+  }
   return segment;
 }
 

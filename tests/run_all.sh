@@ -2,7 +2,8 @@
 # Runs every suite that `make test` promises, after `make build`: C++ tests (ctest, with
 # the consumer checks of tests/consumer: a C++ program built against the installed
 # library, and the wheel in a fresh venv), Python tests (pytest), the C++ tests against
-# the portable platform (the macOS algorithm), then the C++ tests
+# the portable platform (the macOS algorithm), the C++ tests built for Windows and run
+# under Wine, then the C++ tests
 # again under AddressSanitizer and UndefinedBehaviorSanitizer, the stress under
 # ThreadSanitizer, the fuzzers for a bounded time, and finally checks that no test left
 # a segment in /dev/shm.
@@ -38,6 +39,10 @@ fi
 # portable platform's build.
 echo "== C++ tests on the portable platform, the macOS algorithm (build-portable/)"
 bounded make --no-print-directory test-portable || failed+=("portable")
+
+# Windows (make test-windows): the C++ suites cross-compiled with mingw-w64, run under Wine.
+echo "== C++ tests on Windows, under Wine (build-windows/)"
+bounded make --no-print-directory test-windows || failed+=("windows")
 
 if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"

@@ -7,7 +7,8 @@
 // Per platform (chosen by CMake): linux/robust_mutex.cpp is a process-shared robust
 // pthread mutex, whose holder's death the kernel reports; portable/owner_lock.cpp (macOS,
 // and the portable build on Linux) is an atomic word naming its holder by pid and start
-// time, taken over from a dead holder by a waiter.
+// time, taken over from a dead holder by a waiter; windows/robust_mutex.cpp is a named
+// kernel mutex, whose holder's death the kernel reports (WAIT_ABANDONED).
 #pragma once
 
 #include "pysyncq/deadline.hpp"
@@ -21,6 +22,7 @@ namespace pysyncq::platform {
 /// that a build never uses a lock line that another platform's build laid out.
 inline constexpr std::uint32_t kLockKindRobustPthread = 1; // linux
 inline constexpr std::uint32_t kLockKindOwnerWord = 2;     // portable, macOS
+inline constexpr std::uint32_t kLockKindWindowsMutex = 3;  // windows
 /// This build's kind.
 std::uint32_t robust_mutex_kind() noexcept;
 
@@ -52,7 +54,7 @@ private:
   bool owner_died_ = false;
 };
 
-/// The thread (Linux) or process that the lock word names as the holder now, 0 when it
+/// The thread (Linux) or process (macOS, Windows) that the lock word names as the holder now, 0 when it
 /// names nobody (stale on return; the word may have been written by anyone who can write
 /// the segment).
 int robust_mutex_holder(const std::byte *storage) noexcept;

@@ -1,8 +1,8 @@
 // Shared-memory segments: create, open, map, unlink, list. No queue logic.
 //
 // Per OS (chosen by CMake): posix/shm.cpp maps segments on Linux and macOS, with what
-// differs in linux/shm.cpp (posix_fallocate, /dev/shm); shm_name.cpp checks names the
-// same way everywhere.
+// differs in linux/shm.cpp (posix_fallocate, /dev/shm); windows/shm.cpp maps named file
+// mappings (Local\pysyncq-NAME); shm_name.cpp checks names the same way everywhere.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +30,8 @@ public:
   /// file. Its size may be 0 while a creator is still sizing it: see current_size().
   static SharedMemory open(const std::string &name);
   /// Removes NAME; true if it existed. Throws on errors other than ENOENT (EPERM, EACCES).
+  /// Windows cannot remove the name of a live kernel object: there it only says whether
+  /// NAME exists, and the name goes with the last handle (docs/design.md, "Windows").
   static bool unlink(const std::string &name);
 
   SharedMemory(SharedMemory &&other) noexcept;
@@ -53,11 +55,19 @@ public:
   std::uint64_t mapped_bytes() const noexcept { return mapped_bytes_; }
 
 private:
+#ifdef _WIN32
+  SharedMemory(std::string name, void *handle) noexcept;
+#else
   SharedMemory(std::string name, int fd) noexcept;
+#endif
   void unmap() noexcept;
 
   std::string name_;
+#ifdef _WIN32
+  void *handle_ = nullptr; // the file mapping's HANDLE (windows/shm.cpp)
+#else
   int fd_ = -1;
+#endif
   std::byte *data_ = nullptr;
   std::uint64_t mapped_bytes_ = 0;
 };
@@ -93,6 +103,10 @@ std::string queue_name_for(std::string_view name);
 /// bytes, '~' and a 64-bit hash in hex; the segment's header keeps the full name, which
 /// attach compares (two names with one hash would be refused, not mixed up).
 std::string shm_path_for(std::string_view name);
+
+/// `queue` (a valid queue name) as at most kHashedNamePrefixBytes of its start, '~' and a
+/// 64-bit FNV-1a hash in hex: for OSes whose segment names are shorter than queue names.
+std::string hashed_segment_name(const std::string &queue);
 
 /// macOS: PSHMNAMLEN is 31 bytes with the leading '/'.
 inline constexpr std::size_t kMaxShmNameBytes = 30;

@@ -4,9 +4,35 @@
 
 #include "pysyncq/errors.hpp"
 
+#include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace pysyncq::platform {
+
+namespace {
+
+// FNV-1a, 64 bits: spreads names well, and needs no table. Not for secrecy: a collision
+// that someone contrives is refused at attach by the full name in the header.
+constexpr std::uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
+constexpr std::uint64_t kFnvPrime = 0x100000001b3ULL;
+
+std::uint64_t fnv1a(std::string_view text) noexcept {
+  std::uint64_t hash = kFnvOffsetBasis;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= kFnvPrime;
+  }
+  return hash;
+}
+
+} // namespace
+
+std::string hashed_segment_name(const std::string &queue) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(queue)));
+  return queue.substr(0, kHashedNamePrefixBytes) + "~" + hex;
+}
 
 std::string queue_name_for(std::string_view name) {
   if (!name.empty() && name.front() == '/') {

@@ -38,27 +38,29 @@ TEST_P(Contract, batches_arrive_in_order_screened_as_pop_screens_and_at_most_max
   queue.open("w");
   Pipe ready;
   Pipe got;
-  Child reader([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("r");
-    mine.screened_types().emplace("skip");
-    ready.send('R');
-    std::vector<Message> messages;
-    while (messages.size() < 20) {
-      const std::size_t before = messages.size();
-      const std::size_t popped = mine.pop_many(messages, 7, Deadline::after(20s));
-      if (popped == 0 || popped > 7 || messages.size() != before + popped) {
-        return 1;
-      }
-    }
-    std::string order;
-    for (const Message &message : messages) {
-      order += message.type + "/" + message.body + ";";
-    }
-    got.send_text(order);
-    mine.close();
-    return 0;
-  });
+  Child reader = spawn_child(
+      [](const std::string &name, const Pipe &ready, const Pipe &got) {
+        Queue mine = Queue::attach(name);
+        mine.open("r");
+        mine.screened_types().emplace("skip");
+        ready.send('R');
+        std::vector<Message> messages;
+        while (messages.size() < 20) {
+          const std::size_t before = messages.size();
+          const std::size_t popped = mine.pop_many(messages, 7, Deadline::after(20s));
+          if (popped == 0 || popped > 7 || messages.size() != before + popped) {
+            return 1;
+          }
+        }
+        std::string order;
+        for (const Message &message : messages) {
+          order += message.type + "/" + message.body + ";";
+        }
+        got.send_text(order);
+        mine.close();
+        return 0;
+      },
+      name, ready, got);
   ASSERT_TRUE(ready.expect('R'));
   std::vector<std::string> texts;
   for (int i = 0; i < 30; ++i) {
@@ -134,28 +136,30 @@ TEST_P(Contract, a_blocking_batch_waits_until_all_of_it_fits) {
   queue.open("w");
   Pipe ready;
   Pipe command;
-  Child reader([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("r");
-    ready.send('R');
-    for (int round = 0; round < 2; ++round) {
-      if (!command.expect('P', 40s)) {
-        return 3;
-      }
-      std::vector<Message> messages;
-      if (mine.pop_many(messages, 3, Deadline::after(20s)) != 3) {
-        return 1; // three at a time: room for the batch only after the second round
-      }
-    }
-    std::vector<Message> rest;
-    while (rest.size() < 8) { // the 4 left of the first 10, then the batch of 4
-      if (mine.pop_many(rest, 100, Deadline::after(20s)) == 0) {
-        return 2;
-      }
-    }
-    mine.close();
-    return rest.back().body == "last" ? 0 : 4;
-  });
+  Child reader = spawn_child(
+      [](const std::string &name, const Pipe &ready, const Pipe &command) {
+        Queue mine = Queue::attach(name);
+        mine.open("r");
+        ready.send('R');
+        for (int round = 0; round < 2; ++round) {
+          if (!command.expect('P', 40s)) {
+            return 3;
+          }
+          std::vector<Message> messages;
+          if (mine.pop_many(messages, 3, Deadline::after(20s)) != 3) {
+            return 1; // three at a time: room for the batch only after the second round
+          }
+        }
+        std::vector<Message> rest;
+        while (rest.size() < 8) { // the 4 left of the first 10, then the batch of 4
+          if (mine.pop_many(rest, 100, Deadline::after(20s)) == 0) {
+            return 2;
+          }
+        }
+        mine.close();
+        return rest.back().body == "last" ? 0 : 4;
+      },
+      name, ready, command);
   ASSERT_TRUE(ready.expect('R'));
   const std::string body(100, 'b');
   for (int k = 0; k < 10; ++k) {
@@ -200,7 +204,9 @@ TEST_P(Contract, a_visitor_that_throws_leaves_its_message_and_the_rest_unread) {
   std::vector<Message> rest;
   EXPECT_EQ(queue.pop_many(rest, 10, Deadline::after(10s)), 3U);
   EXPECT_EQ(bodies_of(rest), (std::vector<std::string>{"2", "3", "4"}));
-  EXPECT_EQ(queue.pop_many_visit(10, [](const MessageView &) {}, Deadline::after(200ms)), 0U)
+  EXPECT_EQ(queue.pop_many_visit(
+                10, [](const MessageView &) {}, Deadline::after(200ms)),
+            0U)
       << "nothing came before the deadline";
   queue.close();
 }

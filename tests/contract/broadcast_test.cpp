@@ -42,16 +42,18 @@ TEST_P(Contract, a_message_is_read_by_every_member_including_its_writer) {
   Pipe ready;
   std::vector<Child> readers;
   for (int i = 0; i < 3; ++i) {
-    readers.emplace_back([&, i] {
-      Queue mine = Queue::attach(name);
-      mine.open("reader" + std::to_string(i));
-      ready.send('R');
-      auto message = mine.pop(Deadline::after(20s));
-      const bool ok = message && message->sender == "parent" && message->type == "greeting" &&
-                      message->body == "hello";
-      mine.close();
-      return ok ? 0 : 1;
-    });
+    readers.push_back(spawn_child(
+        [](const std::string &name, const Pipe &ready, int i) {
+          Queue mine = Queue::attach(name);
+          mine.open("reader" + std::to_string(i));
+          ready.send('R');
+          auto message = mine.pop(Deadline::after(20s));
+          const bool ok = message && message->sender == "parent" && message->type == "greeting" &&
+                          message->body == "hello";
+          mine.close();
+          return ok ? 0 : 1;
+        },
+        name, ready, i));
   }
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(ready.expect('R'));
@@ -67,33 +69,35 @@ TEST_P(Contract, a_message_is_read_by_every_member_including_its_writer) {
   EXPECT_FALSE(backend_->exists(name));
 }
 
-TEST_P(Contract, every_member_reads_every_message_in_one_order_across_forked_processes) {
+TEST_P(Contract, every_member_reads_every_message_in_one_order_across_processes) {
   constexpr int kChildren = 3;
   constexpr int kEach = 40;
   constexpr int kTotal = (kChildren + 1) * kEach;
-  Queue queue = Queue::create(fresh("broadcast"), {.capacity_bytes = 1 << 20});
-  queue.open("parent"); // before the fork: each child must make its own registration
+  const std::string name = fresh("broadcast");
+  Queue queue = Queue::create(name, {.capacity_bytes = 1 << 20});
+  queue.open("parent");
   Pipe ready;
   Pipe go;
   Pipe orders;
   std::vector<Child> children;
   for (int index = 0; index < kChildren; ++index) {
-    children.emplace_back([&, index] {
-      if (queue.is_open()) {
-        return 2; // the parent's registration is not the child's
-      }
-      queue.open("child" + std::to_string(index));
-      ready.send('R');
-      if (!go.expect('G')) {
-        return 3;
-      }
-      for (int k = 0; k < kEach; ++k) {
-        queue.append("n", std::to_string(k), Deadline::after(20s));
-      }
-      orders.send_text(read_all(queue, kTotal, Deadline::after(30s)));
-      queue.close();
-      return 0;
-    });
+    children.push_back(spawn_child(
+        [](const std::string &name, const Pipe &ready, const Pipe &go, const Pipe &orders,
+           int index) {
+          Queue mine = Queue::attach(name);
+          mine.open("child" + std::to_string(index));
+          ready.send('R');
+          if (!go.expect('G')) {
+            return 3;
+          }
+          for (int k = 0; k < kEach; ++k) {
+            mine.append("n", std::to_string(k), Deadline::after(20s));
+          }
+          orders.send_text(read_all(mine, kTotal, Deadline::after(30s)));
+          mine.close();
+          return 0;
+        },
+        name, ready, go, orders, index));
   }
   for (int index = 0; index < kChildren; ++index) {
     ASSERT_TRUE(ready.expect('R'));
@@ -129,19 +133,21 @@ TEST_P(Contract, a_member_that_opens_late_reads_only_what_is_appended_after_it_o
   ASSERT_TRUE(queue.pop(Deadline::after(10s)));
   Pipe opened;
   Pipe appended;
-  Child late([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("late");
-    opened.send('O');
-    if (!appended.expect('A')) {
-      return 3;
-    }
-    auto first = mine.pop(Deadline::after(10s));
-    if (!first || first->type != "new" || first->body != "after the late member") {
-      return 1;
-    }
-    return mine.pop(Deadline::after(300ms)) ? 2 : 0;
-  });
+  Child late = spawn_child(
+      [](const std::string &name, const Pipe &opened, const Pipe &appended) {
+        Queue mine = Queue::attach(name);
+        mine.open("late");
+        opened.send('O');
+        if (!appended.expect('A')) {
+          return 3;
+        }
+        auto first = mine.pop(Deadline::after(10s));
+        if (!first || first->type != "new" || first->body != "after the late member") {
+          return 1;
+        }
+        return mine.pop(Deadline::after(300ms)) ? 2 : 0;
+      },
+      name, opened, appended);
   ASSERT_TRUE(opened.expect('O'));
   queue.append("new", "after the late member");
   appended.send('A');
@@ -154,13 +160,15 @@ TEST_P(Contract, a_blocked_pop_wakes_for_a_message_from_another_process) {
   Queue queue = Queue::create(name, {.capacity_bytes = 1 << 16});
   queue.open("parent");
   Pipe ready;
-  Child reader([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("reader");
-    ready.send('R'); // it is asleep in pop, or about to be: either way it must wake
-    auto message = mine.pop(Deadline::never());
-    return message && message->body == "wake up" && message->sender == "parent" ? 0 : 1;
-  });
+  Child reader = spawn_child(
+      [](const std::string &name, const Pipe &ready) {
+        Queue mine = Queue::attach(name);
+        mine.open("reader");
+        ready.send('R'); // it is asleep in pop, or about to be: either way it must wake
+        auto message = mine.pop(Deadline::never());
+        return message && message->body == "wake up" && message->sender == "parent" ? 0 : 1;
+      },
+      name, ready);
   ASSERT_TRUE(ready.expect('R'));
   queue.append("t", "wake up");
   EXPECT_EQ(reader.wait(), 0);
@@ -185,26 +193,28 @@ TEST_P(Contract, screened_messages_are_skipped_and_count_as_read) {
   queue.open("parent");
   Pipe ready;
   Pipe appended;
-  Child reader([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("reader");
-    mine.screened_types().insert("skip");
-    mine.screened_senders().insert("reader");
-    mine.append("keep", "my own: screened by sender");
-    ready.send('R');
-    if (!appended.expect('A')) {
-      return 3;
-    }
-    std::string got;
-    while (auto message = mine.pop(Deadline::after(2s))) {
-      if (message->sender != "parent") {
-        return 2;
-      }
-      got += message->body + ",";
-    }
-    mine.close();
-    return got == "2,4," ? 0 : 1;
-  });
+  Child reader = spawn_child(
+      [](const std::string &name, const Pipe &ready, const Pipe &appended) {
+        Queue mine = Queue::attach(name);
+        mine.open("reader");
+        mine.screened_types().insert("skip");
+        mine.screened_senders().insert("reader");
+        mine.append("keep", "my own: screened by sender");
+        ready.send('R');
+        if (!appended.expect('A')) {
+          return 3;
+        }
+        std::string got;
+        while (auto message = mine.pop(Deadline::after(2s))) {
+          if (message->sender != "parent") {
+            return 2;
+          }
+          got += message->body + ",";
+        }
+        mine.close();
+        return got == "2,4," ? 0 : 1;
+      },
+      name, ready, appended);
   ASSERT_TRUE(ready.expect('R'));
   for (const auto &[type, body] : std::vector<std::pair<std::string, std::string>>{
            {"skip", "1"}, {"keep", "2"}, {"skip", "3"}, {"keep", "4"}}) {
@@ -230,22 +240,24 @@ TEST_P(Contract, screened_messages_do_not_restart_the_deadline_of_a_blocking_pop
   queue.screened_types().insert("noise");
   Pipe registered;
   Pipe stop;
-  Child noisy([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("noisy");
-    mine.screened_senders().insert("noisy");
-    registered.send('R');
-    char byte = 0;
-    // Append screened noise until told to stop: a pop that restarted its timer on each
-    // skipped message would never return.
-    while (!stop.receive(byte, 1ms)) {
-      mine.append("noise", "", Deadline::after(1s));
-      while (mine.pop()) {
-      }
-    }
-    mine.close();
-    return 0;
-  });
+  Child noisy = spawn_child(
+      [](const std::string &name, const Pipe &registered, const Pipe &stop) {
+        Queue mine = Queue::attach(name);
+        mine.open("noisy");
+        mine.screened_senders().insert("noisy");
+        registered.send('R');
+        char byte = 0;
+        // Append screened noise until told to stop: a pop that restarted its timer on each
+        // skipped message would never return.
+        while (!stop.receive(byte, 1ms)) {
+          mine.append("noise", "", Deadline::after(1s));
+          while (mine.pop()) {
+          }
+        }
+        mine.close();
+        return 0;
+      },
+      name, registered, stop);
   ASSERT_TRUE(registered.expect('R'));
   EXPECT_FALSE(queue.pop(Deadline::after(300ms)));
   stop.send('S');

@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <string>
-#include <unistd.h>
 
 using namespace std::chrono_literals;
 using pysyncq::Deadline;
@@ -79,21 +78,23 @@ TEST_P(Contract, a_blocked_append_fails_at_its_deadline_and_succeeds_once_anothe
   Pipe ready;
   Pipe command;
   Pipe popped;
-  Child reader([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("reader");
-    ready.send('R');
-    if (!command.expect('P', 40s)) {
-      return 3;
-    }
-    if (!mine.pop(Deadline::after(10s))) {
-      return 1;
-    }
-    popped.send('p');
-    const bool told = command.expect('Q', 40s);
-    mine.close();
-    return told ? 0 : 4;
-  });
+  Child reader = spawn_child(
+      [](const std::string &name, const Pipe &ready, const Pipe &command, const Pipe &popped) {
+        Queue mine = Queue::attach(name);
+        mine.open("reader");
+        ready.send('R');
+        if (!command.expect('P', 40s)) {
+          return 3;
+        }
+        if (!mine.pop(Deadline::after(10s))) {
+          return 1;
+        }
+        popped.send('p');
+        const bool told = command.expect('Q', 40s);
+        mine.close();
+        return told ? 0 : 4;
+      },
+      name, ready, command, popped);
   ASSERT_TRUE(ready.expect('R'));
   const std::string body(200, 'x');
   int appended = 0;
@@ -151,7 +152,7 @@ TEST_P(Contract,
     }
   } catch (const Deadlock &error) {
     ASSERT_EQ(error.blocked_pids().size(), 1U);
-    EXPECT_EQ(error.blocked_pids()[0], ::getpid());
+    EXPECT_EQ(error.blocked_pids()[0], current_pid());
     EXPECT_NE(std::string(error.what()).find("backlog full"), std::string::npos) << error.what();
   }
   EXPECT_EQ(appended, 2 * kFits) << "a full queue and a full backlog";
@@ -180,17 +181,20 @@ TEST_P(Contract, closing_frees_everything_the_member_had_not_read) {
   Pipe registered;
   Pipe close_now;
   Pipe closed;
-  Child idle([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("idle");
-    registered.send('R');
-    if (!close_now.expect('C')) {
-      return 2;
-    }
-    mine.close();
-    closed.send('X');
-    return 0;
-  });
+  Child idle = spawn_child(
+      [](const std::string &name, const Pipe &registered, const Pipe &close_now,
+         const Pipe &closed) {
+        Queue mine = Queue::attach(name);
+        mine.open("idle");
+        registered.send('R');
+        if (!close_now.expect('C')) {
+          return 2;
+        }
+        mine.close();
+        closed.send('X');
+        return 0;
+      },
+      name, registered, close_now, closed);
   ASSERT_TRUE(registered.expect('R'));
   const auto fill = [&] {
     std::uint64_t appended = 0;

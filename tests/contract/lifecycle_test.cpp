@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <string>
-#include <unistd.h>
 
 using namespace std::chrono_literals;
 using pysyncq::Deadline;
@@ -24,17 +23,19 @@ TEST_P(Contract, the_last_member_to_close_removes_the_queue_and_closing_twice_is
   queue.open("parent");
   Pipe ready;
   Pipe close_now;
-  Child other([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("other");
-    ready.send('R');
-    if (!close_now.expect('C')) {
-      return 3;
-    }
-    mine.close(); // the last one
-    mine.close();
-    return 0;
-  });
+  Child other = spawn_child(
+      [](const std::string &name, const Pipe &ready, const Pipe &close_now) {
+        Queue mine = Queue::attach(name);
+        mine.open("other");
+        ready.send('R');
+        if (!close_now.expect('C')) {
+          return 3;
+        }
+        mine.close(); // the last one
+        mine.close();
+        return 0;
+      },
+      name, ready, close_now);
   ASSERT_TRUE(ready.expect('R'));
   queue.close();
   EXPECT_TRUE(backend_->exists(name)) << "one member is left";
@@ -52,6 +53,7 @@ TEST_P(Contract, the_last_member_to_close_removes_the_queue_and_closing_twice_is
 }
 
 TEST_P(Contract, a_forked_child_must_open_its_own_registration) {
+  PYSYNCQ_SKIP_WITHOUT_FORK();
   const std::string name = fresh("fork");
   Queue queue = Queue::create(name, {.capacity_bytes = 1 << 16});
   queue.open("parent");
@@ -119,14 +121,16 @@ TEST_P(Contract, stats_name_each_member_and_what_it_has_not_read) {
   queue.open("parent");
   Pipe ready;
   Pipe done;
-  Child idle([&] {
-    Queue mine = Queue::attach(name);
-    mine.open("idle");
-    ready.send('R');
-    const bool told = done.expect('D', 30s);
-    mine.close();
-    return told ? 0 : 1;
-  });
+  Child idle = spawn_child(
+      [](const std::string &name, const Pipe &ready, const Pipe &done) {
+        Queue mine = Queue::attach(name);
+        mine.open("idle");
+        ready.send('R');
+        const bool told = done.expect('D', 30s);
+        mine.close();
+        return told ? 0 : 1;
+      },
+      name, ready, done);
   ASSERT_TRUE(ready.expect('R'));
   queue.append("t", "one");
   queue.append("t", "two");
@@ -140,7 +144,7 @@ TEST_P(Contract, stats_name_each_member_and_what_it_has_not_read) {
     for (const MemberStats &member : stats.member_list) {
       const bool right = member.sender == "idle"
                              ? member.pid == idle.pid() && member.unread_messages == 2
-                             : member.pid == ::getpid() && member.unread_messages == 0;
+                             : member.pid == current_pid() && member.unread_messages == 0;
       if (!right || !member.alive) {
         return false;
       }

@@ -1,11 +1,10 @@
-// The contract suite on shared memory: names under /dev/shm, removed after each test.
+// The contract suite on shared memory: names under /dev/shm (on Windows, named file
+// mappings), removed after each test.
 #include "backend.hpp"
 
 #include "support/processes.hpp"
 
 #include <pysyncq/queue.hpp>
-
-#include <unistd.h>
 
 namespace pysyncq::testing {
 
@@ -18,9 +17,7 @@ public:
     return guards_.back()->name();
   }
 
-  bool exists(const std::string &name) override {
-    return ::access(("/dev/shm/" + name).c_str(), F_OK) == 0;
-  }
+  bool exists(const std::string &name) override { return segment_exists(name); }
 
   std::uint64_t charge(const std::string & /*name*/, std::size_t sender_bytes,
                        std::size_t type_bytes, std::size_t body_bytes) override {

@@ -75,7 +75,7 @@ inline bool wait_until_member_waits(const Queue &queue, int pid, MemberStats::Wa
   return false;
 }
 
-/// Arms the crash point `name` in this (forked) process for the calls that follow.
-inline void arm_crash_point(const char *name) { ::setenv("PYSYNCQ_CRASH_AT", name, 1); }
+/// Arms the crash point `name` in this (child) process for the calls that follow.
+inline void arm_crash_point(const char *name) { set_environment("PYSYNCQ_CRASH_AT", name); }
 
 } // namespace pysyncq::testing

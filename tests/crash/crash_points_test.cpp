@@ -16,21 +16,23 @@ constexpr std::uint64_t kCapacity = 4096;
 // leaves: the queue still works for newcomers after the crash.
 void expect_newcomer_can_talk(Queue &queue, const std::string &name) {
   Pipe registered;
-  Child newcomer([&] {
-    auto q = Queue::attach(name);
-    q.open("newcomer");
-    registered.send('r');
-    q.append("data", make_checked_body(7, 0, 33));
-    // Reads its own message, then the reply.
-    for (int expected = 0; expected < 2; ++expected) {
-      const auto message = q.pop(Deadline::after(20s));
-      if (!message || !parse_checked_body(message->body)) {
-        return 2;
-      }
-    }
-    q.close();
-    return 0;
-  });
+  Child newcomer = spawn_child(
+      [](const std::string &name, const Pipe &registered) {
+        auto q = Queue::attach(name);
+        q.open("newcomer");
+        registered.send('r');
+        q.append("data", make_checked_body(7, 0, 33));
+        // Reads its own message, then the reply.
+        for (int expected = 0; expected < 2; ++expected) {
+          const auto message = q.pop(Deadline::after(20s));
+          if (!message || !parse_checked_body(message->body)) {
+            return 2;
+          }
+        }
+        q.close();
+        return 0;
+      },
+      name, registered);
   ASSERT_TRUE(registered.expect('r'));
   const auto message = queue.pop(Deadline::after(20s));
   ASSERT_TRUE(message.has_value());
@@ -51,16 +53,18 @@ TEST_P(AppendCrash, AWriterKilledThereLeavesNoTornOrPhantomMessageAndTheCapacity
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   queue.open("survivor");
 
-  Child writer([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("victim");
-    for (std::uint64_t seq = 0; seq < 3; ++seq) {
-      q.append("data", make_checked_body(1, seq, 100 + static_cast<std::uint32_t>(seq)));
-    }
-    arm_crash_point(point.c_str());
-    q.append("data", make_checked_body(1, 3, 500));
-    return 10; // the crash point did not fire
-  });
+  Child writer = spawn_child(
+      [](const std::string &name, const std::string &point) {
+        auto q = Queue::attach(name);
+        q.open("victim");
+        for (std::uint64_t seq = 0; seq < 3; ++seq) {
+          q.append("data", make_checked_body(1, seq, 100 + static_cast<std::uint32_t>(seq)));
+        }
+        arm_crash_point(point.c_str());
+        q.append("data", make_checked_body(1, 3, 500));
+        return 10; // the crash point did not fire
+      },
+      guard.name(), point);
   ASSERT_EQ(writer.wait(), -SIGKILL) << point << " did not kill the writer";
 
   // Whole messages only: the three before the crash, and the fourth only once published.
@@ -107,25 +111,29 @@ TEST(CrashPoint, AReaderAsleepGetsAMessageWhoseWriterWasKilledBeforeWakingIt) {
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
 
   Pipe reader_registered;
-  Child reader([&] {
-    auto q = Queue::attach(guard.name());
-    q.set_wait_policy(WaitPolicy::sleep());
-    q.open("reader");
-    reader_registered.send('r');
-    const auto message = q.pop(Deadline::never()); // as timer=None
-    q.close();
-    return message && parse_checked_body(message->body) ? 0 : 20;
-  });
+  Child reader = spawn_child(
+      [](const std::string &name, const Pipe &reader_registered) {
+        auto q = Queue::attach(name);
+        q.set_wait_policy(WaitPolicy::sleep());
+        q.open("reader");
+        reader_registered.send('r');
+        const auto message = q.pop(Deadline::never()); // as timer=None
+        q.close();
+        return message && parse_checked_body(message->body) ? 0 : 20;
+      },
+      guard.name(), reader_registered);
   ASSERT_TRUE(reader_registered.expect('r'));
   ASSERT_TRUE(wait_until_member_waits(queue, reader.pid(), MemberStats::Waiting::kForMessage));
 
-  Child writer([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("writer");
-    arm_crash_point("append.before_wake");
-    q.append("data", make_checked_body(1, 0, 64));
-    return 10;
-  });
+  Child writer = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("writer");
+        arm_crash_point("append.before_wake");
+        q.append("data", make_checked_body(1, 0, 64));
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(writer.wait(), -SIGKILL);
   // Without a wake-up, only a waiter that looks again by itself ever returns.
   EXPECT_EQ(reader.wait(20s), 0) << "-1000: the reader slept through a published message";
@@ -139,17 +147,19 @@ TEST(CrashPoint, AReaderKilledBeforeAdvancingIsReapedSoABlockedAppenderProceeds)
 
   Pipe reader_registered;
   Pipe reader_go;
-  Child reader([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("reader");
-    reader_registered.send('r');
-    if (!reader_go.expect('g', 30s)) {
-      return 3;
-    }
-    arm_crash_point("pop.before_advance");
-    (void)q.pop(Deadline::after(20s));
-    return 10;
-  });
+  Child reader = spawn_child(
+      [](const std::string &name, const Pipe &reader_registered, const Pipe &reader_go) {
+        auto q = Queue::attach(name);
+        q.open("reader");
+        reader_registered.send('r');
+        if (!reader_go.expect('g', 30s)) {
+          return 3;
+        }
+        arm_crash_point("pop.before_advance");
+        (void)q.pop(Deadline::after(20s));
+        return 10;
+      },
+      guard.name(), reader_registered, reader_go);
   ASSERT_TRUE(reader_registered.expect('r'));
 
   // Fill the ring; we read our own messages, so only the reader holds the bytes back.
@@ -163,19 +173,21 @@ TEST(CrashPoint, AReaderKilledBeforeAdvancingIsReapedSoABlockedAppenderProceeds)
 
   // A third process blocks appending: no deadline short enough to matter.
   Pipe appender_registered;
-  Child appender([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("appender");
-    appender_registered.send('r');
-    try {
-      q.append("data", make_checked_body(2, 0, 1000), Deadline::after(30s));
-    } catch (const QueueFull &error) {
-      std::fprintf(stderr, "appender: %s\n", error.what());
-      return 4;
-    }
-    q.close();
-    return 0;
-  });
+  Child appender = spawn_child(
+      [](const std::string &name, const Pipe &appender_registered) {
+        auto q = Queue::attach(name);
+        q.open("appender");
+        appender_registered.send('r');
+        try {
+          q.append("data", make_checked_body(2, 0, 1000), Deadline::after(30s));
+        } catch (const QueueFull &error) {
+          std::fprintf(stderr, "appender: %s\n", error.what());
+          return 4;
+        }
+        q.close();
+        return 0;
+      },
+      guard.name(), appender_registered);
   ASSERT_TRUE(appender_registered.expect('r'));
   ASSERT_TRUE(wait_until_member_waits(queue, appender.pid(), MemberStats::Waiting::kForSpace));
 
@@ -204,18 +216,20 @@ TEST(CrashPoint, AnAppenderKilledWhileMovingMessagesIntoItsBacklogLosesNothingFo
 
   Pipe appender_registered;
   Pipe appender_go;
-  Child appender([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("appender");
-    appender_registered.send('r');
-    if (!appender_go.expect('g', 30s)) {
-      return 3;
-    }
-    arm_crash_point("backlog.before_advance");
-    // It holds the owner's messages, unread: it must move them before it can wait.
-    q.append("data", make_checked_body(2, 0, 1000), Deadline::after(20s));
-    return 10;
-  });
+  Child appender = spawn_child(
+      [](const std::string &name, const Pipe &appender_registered, const Pipe &appender_go) {
+        auto q = Queue::attach(name);
+        q.open("appender");
+        appender_registered.send('r');
+        if (!appender_go.expect('g', 30s)) {
+          return 3;
+        }
+        arm_crash_point("backlog.before_advance");
+        // It holds the owner's messages, unread: it must move them before it can wait.
+        q.append("data", make_checked_body(2, 0, 1000), Deadline::after(20s));
+        return 10;
+      },
+      guard.name(), appender_registered, appender_go);
   ASSERT_TRUE(appender_registered.expect('r'));
 
   // Fill the ring; the owner holds its own messages too (it reads them at the end).
@@ -243,12 +257,14 @@ TEST(CrashPoint, AProcessKilledInOpenAfterJoiningIsReapedAndHoldsNoSpace) {
   NameGuard guard(unique_name("open-crash"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   queue.open("survivor");
-  Child opener([&] {
-    auto q = Queue::attach(guard.name());
-    arm_crash_point("open.after_join");
-    q.open("victim");
-    return 10;
-  });
+  Child opener = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        arm_crash_point("open.after_join");
+        q.open("victim");
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(opener.wait(), -SIGKILL);
   const Stats stats = queue.stats();
   EXPECT_EQ(stats.lock_recoveries, 1U);
@@ -263,14 +279,16 @@ TEST(CrashPoint, AProcessKilledInCloseAfterLeavingLeavesTheQueueUsable) {
   NameGuard guard(unique_name("close-crash"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   queue.open("survivor");
-  Child closer([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("victim");
-    q.append("data", make_checked_body(1, 0, 10));
-    arm_crash_point("close.after_leave");
-    q.close();
-    return 10;
-  });
+  Child closer = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("victim");
+        q.append("data", make_checked_body(1, 0, 10));
+        arm_crash_point("close.after_leave");
+        q.close();
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(closer.wait(), -SIGKILL);
   const std::vector<CheckedId> ids = drain_checked(queue);
   ASSERT_EQ(ids.size(), 1U);
@@ -286,13 +304,15 @@ TEST(CrashPoint, AProcessKilledInCloseAfterLeavingLeavesTheQueueUsable) {
 TEST(CrashPoint, TheLastMemberKilledInCloseStillLetsTheLastProcessRemoveTheQueue) {
   NameGuard guard(unique_name("last-close-crash"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
-  Child closer([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("only-member");
-    arm_crash_point("close.after_leave");
-    q.close(); // it left but died before removing the name
-    return 10;
-  });
+  Child closer = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("only-member");
+        arm_crash_point("close.after_leave");
+        q.close(); // it left but died before removing the name
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(closer.wait(), -SIGKILL);
   EXPECT_TRUE(guard.exists());
   queue.close(); // an attached process that never opened is the last one: it cleans up
@@ -302,13 +322,15 @@ TEST(CrashPoint, TheLastMemberKilledInCloseStillLetsTheLastProcessRemoveTheQueue
 TEST(CrashPoint, TheLastMemberKilledWhileRemovingTheNameLeavesNoSegmentBehind) {
   NameGuard guard(unique_name("unlink-crash"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
-  Child closer([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("only-member");
-    arm_crash_point("close.unlinking");
-    q.close(); // died half-way through removing the name
-    return 10;
-  });
+  Child closer = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("only-member");
+        arm_crash_point("close.unlinking");
+        q.close(); // died half-way through removing the name
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(closer.wait(), -SIGKILL);
   queue.close(); // the last attached process
   EXPECT_FALSE(guard.exists()) << "the segment leaked";
@@ -319,48 +341,52 @@ TEST(CrashPoint, AnAppenderKilledJustAfterAnnouncingItsSleepIsReapedAndItsCountD
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   queue.open("owner");
 
-  Pipe events;     // children -> parent
-  Pipe reader_go;  // parent -> reader: read everything now
-  Child reader([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("reader");
-    events.send('r');
-    if (!reader_go.expect('g', 30s)) {
-      return 3;
-    }
-    // Reads until it has seen the owner's final message (stream 9).
-    for (;;) {
-      const auto message = q.pop(Deadline::after(20s));
-      if (!message) {
-        return 4;
-      }
-      const auto id = parse_checked_body(message->body);
-      if (!id) {
-        return 5;
-      }
-      if (id->stream == 9) {
-        q.close();
-        return 0;
-      }
-    }
-  });
+  Pipe events;    // children -> parent
+  Pipe reader_go; // parent -> reader: read everything now
+  Child reader = spawn_child(
+      [](const std::string &name, const Pipe &events, const Pipe &reader_go) {
+        auto q = Queue::attach(name);
+        q.open("reader");
+        events.send('r');
+        if (!reader_go.expect('g', 30s)) {
+          return 3;
+        }
+        // Reads until it has seen the owner's final message (stream 9).
+        for (;;) {
+          const auto message = q.pop(Deadline::after(20s));
+          if (!message) {
+            return 4;
+          }
+          const auto id = parse_checked_body(message->body);
+          if (!id) {
+            return 5;
+          }
+          if (id->stream == 9) {
+            q.close();
+            return 0;
+          }
+        }
+      },
+      guard.name(), events, reader_go);
   ASSERT_TRUE(events.expect('r'));
 
-  Child victim([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("victim");
-    // Fill the ring (the reader does not read yet), then block: the reader, alive and
-    // not blocked, holds the space, so this is a wait and not a deadlock.
-    std::uint64_t seq = 0;
-    while (q.try_append("data", make_checked_body(1, seq, 900))) {
-      ++seq;
-    }
-    while (q.pop()) {
-    }
-    arm_crash_point("wait_for_space.after_announce");
-    q.append("data", make_checked_body(1, seq, 900), Deadline::after(30s));
-    return 10;
-  });
+  Child victim = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("victim");
+        // Fill the ring (the reader does not read yet), then block: the reader, alive and
+        // not blocked, holds the space, so this is a wait and not a deadlock.
+        std::uint64_t seq = 0;
+        while (q.try_append("data", make_checked_body(1, seq, 900))) {
+          ++seq;
+        }
+        while (q.pop()) {
+        }
+        arm_crash_point("wait_for_space.after_announce");
+        q.append("data", make_checked_body(1, seq, 900), Deadline::after(30s));
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(victim.wait(), -SIGKILL);
   while (queue.pop()) {
   }
@@ -395,14 +421,16 @@ TEST(CrashPoint, AReaderKilledJustAfterAnnouncingItsSleepIsReapedAndAppendsStill
   NameGuard guard(unique_name("message-crash"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   queue.open("owner");
-  Child victim([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("victim");
-    q.set_wait_policy(WaitPolicy::sleep());
-    arm_crash_point("wait_for_message.after_announce");
-    (void)q.pop(Deadline::after(30s));
-    return 10;
-  });
+  Child victim = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("victim");
+        q.set_wait_policy(WaitPolicy::sleep());
+        arm_crash_point("wait_for_message.after_announce");
+        (void)q.pop(Deadline::after(30s));
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(victim.wait(), -SIGKILL);
   // A reader announces its sleep without the queue lock (layout 4), so there is no lock
   // to recover; the dead member is reaped as any other, with its sleeper counts.

@@ -5,11 +5,10 @@
 // processes, never hang (each child has a watchdog, the test a ctest TIMEOUT).
 #include "crash_helpers.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
-#include <array>
 #include <memory>
+#include <sstream>
+#include <vector>
 
 namespace pysyncq::testing {
 namespace {
@@ -22,18 +21,20 @@ constexpr int kMessagesEach = 4; // 32 messages > 10 transfers: appending alone 
 
 enum DeadlockExit : int { kCompleted = 0, kNoGo = 3, kReportedDeadlock = 7, kBadReport = 8 };
 
-// The pids of all participants, shared with the children after they are all forked.
-struct SharedPids {
-  std::array<int, kProcesses> pids;
-};
-
-int run_participant(const std::string &name, int index, const SharedPids &shared,
-                    const Pipe &registered, const Pipe &go) {
+// A participant (a child of spawn_child). `go` brings the pids of all participants, which
+// are known only once every one of them started, as one line: the signal to begin.
+int run_participant(const std::string &name, int index, const Pipe &registered, const Pipe &go) {
   auto q = Queue::attach(name);
   q.open("p" + std::to_string(index));
   registered.send('r');
-  if (!go.expect('g', 60s)) {
+  std::string pid_line;
+  if (!go.receive_line(pid_line, 60s)) {
     return kNoGo;
+  }
+  std::vector<int> pids;
+  std::istringstream pid_text(pid_line);
+  for (int pid = 0; pid_text >> pid;) {
+    pids.push_back(pid);
   }
   try {
     for (int i = 0; i < kMessagesEach; ++i) {
@@ -46,7 +47,7 @@ int run_participant(const std::string &name, int index, const SharedPids &shared
     const std::string what = error.what();
     bool good = what.find("deadlock") != std::string::npos && !error.blocked_pids().empty();
     for (const int pid : error.blocked_pids()) {
-      good = good && std::find(shared.pids.begin(), shared.pids.end(), pid) != shared.pids.end();
+      good = good && std::find(pids.begin(), pids.end(), pid) != pids.end();
       good = good && what.find("pid " + std::to_string(pid)) != std::string::npos;
     }
     if (!good) {
@@ -68,11 +69,6 @@ TEST(Deadlock, TheOriginalBenchmarkSettingEndsWithDeadlockNamingTheProcessesNeve
   const std::uint64_t transfer = Queue::footprint(2, 5, kBodyBytes + kCheckedOverhead);
   auto queue = Queue::create(guard.name(), {.capacity_bytes = 10 * transfer});
 
-  void *memory = ::mmap(nullptr, sizeof(SharedPids), PROT_READ | PROT_WRITE,
-                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(memory, MAP_FAILED);
-  auto *shared = new (memory) SharedPids{};
-
   std::vector<std::unique_ptr<Pipe>> registered;
   std::vector<std::unique_ptr<Pipe>> go;
   std::vector<std::unique_ptr<Child>> children;
@@ -80,15 +76,15 @@ TEST(Deadlock, TheOriginalBenchmarkSettingEndsWithDeadlockNamingTheProcessesNeve
     registered.push_back(std::make_unique<Pipe>());
     go.push_back(std::make_unique<Pipe>());
     children.push_back(std::make_unique<Child>(
-        [&, i] { return run_participant(guard.name(), i, *shared, *registered[i], *go[i]); },
-        90s));
-    shared->pids[static_cast<std::size_t>(i)] = children.back()->pid();
+        spawn_child(run_participant, guard.name(), i, *registered[i], *go[i])));
   }
+  std::string pid_line;
   for (int i = 0; i < kProcesses; ++i) {
     ASSERT_TRUE(registered[i]->expect('r'));
+    pid_line += std::to_string(children[i]->pid()) + " ";
   }
   for (int i = 0; i < kProcesses; ++i) {
-    go[i]->send('g');
+    go[i]->send_text(pid_line);
   }
   int deadlocks = 0;
   for (int i = 0; i < kProcesses; ++i) {
@@ -98,7 +94,6 @@ TEST(Deadlock, TheOriginalBenchmarkSettingEndsWithDeadlockNamingTheProcessesNeve
     deadlocks += status == kReportedDeadlock ? 1 : 0;
   }
   EXPECT_GE(deadlocks, 1) << "every process completed: the setting did not deadlock";
-  ::munmap(memory, sizeof(SharedPids));
   queue.close();
   EXPECT_FALSE(guard.exists());
 }

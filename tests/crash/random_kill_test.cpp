@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <thread>
@@ -22,11 +23,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char *kCrashPoints[] = {
-    "append.before_copy",      "append.after_copy",
-    "append.after_publish",    "append.before_wake",      "pop.before_advance",
-    "open.after_join",         "close.after_leave",       "close.unlinking",
-    "wait_for_space.after_announce", "wait_for_message.after_announce"};
+constexpr const char *kCrashPoints[] = {"append.before_copy",
+                                        "append.after_copy",
+                                        "append.after_publish",
+                                        "append.before_wake",
+                                        "pop.before_advance",
+                                        "open.after_join",
+                                        "close.after_leave",
+                                        "close.unlinking",
+                                        "wait_for_space.after_announce",
+                                        "wait_for_message.after_announce"};
 
 constexpr int kSurvivors = 2;
 constexpr int kVictims = 3;
@@ -53,8 +59,7 @@ struct Round {
 // has every survivor's "done". Appends block for a short random time, so dead members
 // that hold back space are reaped by the wait; a Deadlock verdict (all holders blocked)
 // is answered by reading.
-int run_survivor(const Round &round, Queue &q, int index, const Pipe &registered,
-                 const Pipe &go) {
+int run_survivor(const Round &round, Queue &q, int index, const Pipe &registered, const Pipe &go) {
   q.open("s" + std::to_string(index));
   registered.send('r');
   if (!go.expect('g', 30s)) {
@@ -76,9 +81,9 @@ int run_survivor(const Round &round, Queue &q, int index, const Pipe &registered
     bool progressed = false;
     if (sent <= round.messages_each) {
       const bool done = sent == round.messages_each;
-      const std::string body = make_checked_body(
-          static_cast<std::uint32_t>(index), sent,
-          done ? 0 : static_cast<std::uint32_t>(rng.below(max_payload)));
+      const std::string body =
+          make_checked_body(static_cast<std::uint32_t>(index), sent,
+                            done ? 0 : static_cast<std::uint32_t>(rng.below(max_payload)));
       try {
         q.append(done ? "done" : "data", body,
                  Deadline::after(std::chrono::milliseconds(rng.below(20))));
@@ -127,9 +132,8 @@ std::string member_table_text(const std::string &name) {
   const core::SegmentHeader &header = *segment.header;
   std::string text = "member_count " + std::to_string(header.member_count.load()) +
                      ", slots_in_use " + std::to_string(header.slots_in_use.load()) +
-                     ", unlinked " + std::to_string(header.unlinked.load()) +
-                     ", lock_recoveries " + std::to_string(header.lock_recoveries.load()) +
-                     "; active slots:";
+                     ", unlinked " + std::to_string(header.unlinked.load()) + ", lock_recoveries " +
+                     std::to_string(header.lock_recoveries.load()) + "; active slots:";
   for (std::uint32_t index = 0; index < segment.members.max_members(); ++index) {
     const core::MemberSlot &slot = segment.members.slot(index);
     if (slot.state.load() != core::kSlotFree) {
@@ -159,8 +163,8 @@ int run_victim(const Round &round, Queue &q, int index, const char *crash_point)
     const std::uint64_t op = rng.below(20);
     if (op < 9) {
       try {
-        q.append("data", make_checked_body(stream, seq, static_cast<std::uint32_t>(
-                                                            rng.below(max_payload))),
+        q.append("data",
+                 make_checked_body(stream, seq, static_cast<std::uint32_t>(rng.below(max_payload))),
                  Deadline::after(std::chrono::milliseconds(rng.below(30))));
         ++seq;
       } catch (const QueueFull &) {
@@ -181,9 +185,38 @@ int run_victim(const Round &round, Queue &q, int index, const char *crash_point)
   }
 }
 
+// The children's entry points (spawn_child): the round comes as numbers, and each child
+// attaches by name, then says so on `attached` (the parent holds the name until all did).
+int survivor_child(std::uint64_t seed, const std::string &name, std::uint64_t capacity,
+                   std::uint64_t messages_each, int index, const Pipe &attached,
+                   const Pipe &registered, const Pipe &go) {
+  const Round round{seed, name, capacity, messages_each};
+  Queue q = Queue::attach(name);
+  attached.send('a');
+  return run_survivor(round, q, index, registered, go);
+}
+
+int victim_child(std::uint64_t seed, const std::string &name, std::uint64_t capacity,
+                 std::uint64_t messages_each, int index, const std::string &crash_point,
+                 const Pipe &attached) {
+  const Round round{seed, name, capacity, messages_each};
+  Queue q = Queue::attach(name);
+  attached.send('a');
+  return run_victim(round, q, index, crash_point.empty() ? nullptr : crash_point.c_str());
+}
+
+// Rounds: 150 (1000 under torture); PYSYNCQ_RANDOM_KILL_ROUNDS sets another number (the
+// Windows run under Wine, where a process takes far longer to start, uses 20).
+int round_count() {
+  if (const char *rounds = std::getenv("PYSYNCQ_RANDOM_KILL_ROUNDS")) {
+    return std::atoi(rounds);
+  }
+  return torture() ? 1000 : 150;
+}
+
 TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack) {
   const std::uint64_t seed = test_seed();
-  const int rounds = torture() ? 1000 : 150;
+  const int rounds = round_count();
   std::printf("random kill: %d rounds, seed %llu (replay with PYSYNCQ_SEED=%llu)\n", rounds,
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
   std::fflush(stdout);
@@ -195,12 +228,9 @@ TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack
     Round round{rng.next(), guard.name(), 1024 + 8 * rng.below(900), 10 + rng.below(30)};
     auto queue = Queue::create(guard.name(), {.capacity_bytes = round.capacity});
 
-    // Every child attaches before any forks: if the survivors closed before a victim had
-    // attached, the last close would have removed the name under it.
-    std::vector<Queue> handles;
-    for (int i = 0; i < kSurvivors + kVictims; ++i) {
-      handles.push_back(Queue::attach(guard.name()));
-    }
+    // Every child attaches before the survivors start: if the survivors closed before a
+    // victim had attached, the last close would have removed the name under it.
+    Pipe attached;
     std::vector<std::unique_ptr<Pipe>> registered;
     std::vector<std::unique_ptr<Pipe>> go;
     std::vector<std::unique_ptr<Child>> survivors;
@@ -208,7 +238,8 @@ TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack
       registered.push_back(std::make_unique<Pipe>());
       go.push_back(std::make_unique<Pipe>());
       survivors.push_back(std::make_unique<Child>(
-          [&, i] { return run_survivor(round, handles[i], i, *registered[i], *go[i]); }));
+          spawn_child(survivor_child, round.seed, round.name, round.capacity, round.messages_each,
+                      i, attached, *registered[i], *go[i])));
     }
     for (int i = 0; i < kSurvivors; ++i) {
       ASSERT_TRUE(registered[i]->expect('r'));
@@ -216,11 +247,15 @@ TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack
     std::vector<std::unique_ptr<Child>> victims;
     std::vector<std::uint64_t> kill_after_us;
     for (int v = 0; v < kVictims; ++v) {
-      const char *point = rng.chance(60) ? kCrashPoints[rng.below(std::size(kCrashPoints))]
-                                         : nullptr;
+      const std::string point =
+          rng.chance(60) ? kCrashPoints[rng.below(std::size(kCrashPoints))] : "";
       victims.push_back(
-          std::make_unique<Child>([&, v, point] { return run_victim(round, handles[kSurvivors + v], v, point); }));
+          std::make_unique<Child>(spawn_child(victim_child, round.seed, round.name, round.capacity,
+                                              round.messages_each, v, point, attached)));
       kill_after_us.push_back(rng.below(40'000));
+    }
+    for (int i = 0; i < kSurvivors + kVictims; ++i) {
+      ASSERT_TRUE(attached.expect('a'));
     }
     for (int i = 0; i < kSurvivors; ++i) {
       go[i]->send('g');
@@ -233,12 +268,12 @@ TEST(RandomKill, SurvivorsReadEveryMessageWholeAndInOrderAndTheCapacityComesBack
     std::sort(order.begin(), order.end(),
               [&](std::size_t a, std::size_t b) { return kill_after_us[a] < kill_after_us[b]; });
     const auto start = std::chrono::steady_clock::now();
+    std::vector<int> statuses(victims.size());
     for (const std::size_t v : order) {
       std::this_thread::sleep_until(start + std::chrono::microseconds(kill_after_us[v]));
-      ::kill(victims[v]->pid(), SIGKILL);
+      statuses[v] = victims[v]->kill_and_wait(); // -SIGKILL too if its crash point fired
     }
-    for (auto &victim : victims) {
-      const int status = victim->wait(30s);
+    for (const int status : statuses) {
       EXPECT_EQ(status, -SIGKILL) << "a victim ended otherwise (20: it read a torn message)";
     }
     for (int i = 0; i < kSurvivors; ++i) {

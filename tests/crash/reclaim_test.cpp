@@ -42,10 +42,12 @@ TEST(Reclaim, ADeadMemberWhosePidNowBelongsToAnotherLiveProcessIsReaped) {
   // A live process that never opened the queue: its pid stands for a reused pid.
   Pipe started;
   Pipe quit;
-  Child bystander([&] {
-    started.send_text(std::to_string(platform::current_process().start_time));
-    return quit.expect('q', 60s) ? 0 : 3;
-  });
+  Child bystander = spawn_child(
+      [](const Pipe &started, const Pipe &quit) {
+        started.send_text(std::to_string(platform::current_process().start_time));
+        return quit.expect('q', 60s) ? 0 : 3;
+      },
+      started, quit);
   std::string start_text;
   ASSERT_TRUE(started.receive_line(start_text, 20s));
   const std::uint64_t start_time = std::stoull(start_text);
@@ -79,13 +81,15 @@ TEST(Reclaim, AProcessThatExitsWithoutClosingIsReclaimedWhenTheLastLiveProcessCl
   NameGuard guard(unique_name("no-close"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   queue.open("owner");
-  Child forgetful([&] {
-    // Leaked on purpose: no destructor, no close, as a process that calls _exit().
-    auto *q = new Queue(Queue::attach(guard.name())); // NOLINT: deliberately leaked
-    q->open("forgetful");
-    q->append("data", make_checked_body(1, 0, 100));
-    return 0;
-  });
+  Child forgetful = spawn_child(
+      [](const std::string &name) {
+        // Leaked on purpose: no destructor, no close, as a process that calls _exit().
+        auto *q = new Queue(Queue::attach(name)); // NOLINT: deliberately leaked
+        q->open("forgetful");
+        q->append("data", make_checked_body(1, 0, 100));
+        return 0;
+      },
+      guard.name());
   ASSERT_EQ(forgetful.wait(), 0);
   ASSERT_EQ(drain_checked(queue).size(), 1U);
   Stats stats = queue.stats();
@@ -102,13 +106,14 @@ TEST(Reclaim, AQueueWhoseMembersAllDiedIsRemovedByTheNextProcessThatAttachesAndC
   ASSERT_FALSE(guard.exists()); // nobody ever opened it: the creator's close removes it
   auto creator = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   for (int i = 0; i < 3; ++i) {
-    Child member([&] {
-      auto q = Queue::attach(guard.name());
-      q.open("member");
-      q.append("data", make_checked_body(1, static_cast<std::uint64_t>(i), 10));
-      ::kill(::getpid(), SIGKILL);
-      return 10;
-    });
+    Child member = spawn_child(
+        [](const std::string &name, int i) -> int {
+          auto q = Queue::attach(name);
+          q.open("member");
+          q.append("data", make_checked_body(1, static_cast<std::uint64_t>(i), 10));
+          kill_self();
+        },
+        guard.name(), i);
     ASSERT_EQ(member.wait(), -SIGKILL);
   }
   EXPECT_TRUE(guard.exists());
@@ -122,20 +127,22 @@ TEST(Reclaim, AQueueWhoseMembersAllDiedIsRemovedByTheNextProcessThatAttachesAndC
 TEST(Reclaim, AProcessKilledHalfWayThroughLeavingDoesNotKeepTheQueueAliveForEver) {
   NameGuard guard(unique_name("half-leave"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
-  Child leaver([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("leaver");
-    // What close() does, cut short by a SIGKILL: the slot is free but the member count
-    // still counts it, and the lock is held.
-    Segment segment = Segment::attach(guard.name());
-    platform::RobustLock lock(segment.header->lock_storage);
-    const std::uint32_t end = segment.members.scan_end();
-    for (std::uint32_t index = 0; index < end; ++index) {
-      segment.members.slot(index).state.store(core::kSlotFree);
-    }
-    ::kill(::getpid(), SIGKILL);
-    return 10;
-  });
+  Child leaver = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("leaver");
+        // What close() does, cut short by a SIGKILL: the slot is free but the member count
+        // still counts it, and the lock is held.
+        Segment segment = Segment::attach(name);
+        platform::RobustLock lock(segment.header->lock_storage);
+        const std::uint32_t end = segment.members.scan_end();
+        for (std::uint32_t index = 0; index < end; ++index) {
+          segment.members.slot(index).state.store(core::kSlotFree);
+        }
+        kill_self();
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(leaver.wait(), -SIGKILL);
   queue.close(); // the last live process: it must see that nobody is registered
   EXPECT_FALSE(guard.exists()) << "a member count left off by the dead leaver leaked the queue";
@@ -145,17 +152,19 @@ TEST(Reclaim, AProcessKilledHalfWayThroughJoiningDoesNotLetAnotherCloseRemoveThe
   NameGuard guard(unique_name("half-join"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   queue.open("owner");
-  Child joiner([&] {
-    // What open() does, cut short by a SIGKILL: the slot is published but the member
-    // count does not count it yet, and the lock is held.
-    Segment segment = Segment::attach(guard.name());
-    platform::RobustLock lock(segment.header->lock_storage);
-    const auto index = segment.members.join(::getpid(), 0, "joiner", 0);
-    segment.header->member_count.fetch_sub(1);
-    (void)index;
-    ::kill(::getpid(), SIGKILL);
-    return 10;
-  });
+  Child joiner = spawn_child(
+      [](const std::string &name) {
+        // What open() does, cut short by a SIGKILL: the slot is published but the member
+        // count does not count it yet, and the lock is held.
+        Segment segment = Segment::attach(name);
+        platform::RobustLock lock(segment.header->lock_storage);
+        const auto index = segment.members.join(current_pid(), 0, "joiner", 0);
+        segment.header->member_count.fetch_sub(1);
+        (void)index;
+        kill_self();
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(joiner.wait(), -SIGKILL);
   {
     auto bystander = Queue::attach(guard.name());
@@ -174,26 +183,31 @@ TEST(Reclaim, AnActiveSlotPastTheScanBoundIsCountedAndReapedAfterItsJoinerDied) 
   NameGuard guard(unique_name("past-bound"));
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   queue.open("owner");
-  Child joiner([&] {
-    Segment segment = Segment::attach(guard.name());
-    platform::RobustLock lock(segment.header->lock_storage);
-    const std::uint32_t bound = segment.members.scan_end();
-    const auto index = segment.members.join(::getpid(), platform::current_process().start_time,
-                                            "joiner", segment.header->tail.load());
-    if (!index || *index != bound) {
-      return 3;
-    }
-    segment.header->slots_in_use.store(bound);
-    ::kill(::getpid(), SIGKILL);
-    return 10;
-  });
+  Child joiner = spawn_child(
+      [](const std::string &name) {
+        Segment segment = Segment::attach(name);
+        platform::RobustLock lock(segment.header->lock_storage);
+        const std::uint32_t bound = segment.members.scan_end();
+        const auto index =
+            segment.members.join(current_pid(), platform::current_process().start_time, "joiner",
+                                 segment.header->tail.load());
+        if (!index || *index != bound) {
+          return 3;
+        }
+        segment.header->slots_in_use.store(bound);
+        kill_self();
+        return 10;
+      },
+      guard.name());
   ASSERT_EQ(joiner.wait(), -SIGKILL);
-  Child later([&] { // joins past the dead slot, then leaves
-    auto q = Queue::attach(guard.name());
-    q.open("later");
-    q.close();
-    return 0;
-  });
+  Child later = spawn_child( // joins past the dead slot, then leaves
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("later");
+        q.close();
+        return 0;
+      },
+      guard.name());
   ASSERT_EQ(later.wait(), 0);
   EXPECT_TRUE(guard.exists()) << "the queue was removed while 'owner' is still open";
   const Stats stats = queue.stats();
@@ -211,34 +225,38 @@ TEST(Reclaim, AMemberKilledWhileAsleepForSpaceIsNotTakenForADeadlockedHolder) {
 
   Pipe reader_registered;
   Pipe reader_go;
-  Child reader([&] { // a live holder that is not blocked: the sleeper's wait is legal
-    auto q = Queue::attach(guard.name());
-    q.open("reader");
-    reader_registered.send('r');
-    if (!reader_go.expect('g', 60s)) {
-      return 3;
-    }
-    while (q.pop()) {
-    }
-    reader_registered.send('d');
-    return reader_go.expect('q', 60s) ? 0 : 4;
-  });
+  Child reader = spawn_child( // a live holder that is not blocked: the sleeper's wait is legal
+      [](const std::string &name, const Pipe &reader_registered, const Pipe &reader_go) {
+        auto q = Queue::attach(name);
+        q.open("reader");
+        reader_registered.send('r');
+        if (!reader_go.expect('g', 60s)) {
+          return 3;
+        }
+        while (q.pop()) {
+        }
+        reader_registered.send('d');
+        return reader_go.expect('q', 60s) ? 0 : 4;
+      },
+      guard.name(), reader_registered, reader_go);
   ASSERT_TRUE(reader_registered.expect('r'));
 
   Pipe sleeper_registered;
   Pipe sleeper_go;
-  Child sleeper([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("sleeper");
-    q.set_wait_policy(WaitPolicy::sleep());
-    sleeper_registered.send('r');
-    if (!sleeper_go.expect('g', 60s)) {
-      return 3;
-    }
-    // Blocked behind the reader (alive, not blocked) and itself: a wait, not a deadlock.
-    q.append("data", make_checked_body(5, 0, 900), Deadline::after(60s));
-    return 10;
-  });
+  Child sleeper = spawn_child(
+      [](const std::string &name, const Pipe &sleeper_registered, const Pipe &sleeper_go) {
+        auto q = Queue::attach(name);
+        q.open("sleeper");
+        q.set_wait_policy(WaitPolicy::sleep());
+        sleeper_registered.send('r');
+        if (!sleeper_go.expect('g', 60s)) {
+          return 3;
+        }
+        // Blocked behind the reader (alive, not blocked) and itself: a wait, not a deadlock.
+        q.append("data", make_checked_body(5, 0, 900), Deadline::after(60s));
+        return 10;
+      },
+      guard.name(), sleeper_registered, sleeper_go);
   ASSERT_TRUE(sleeper_registered.expect('r'));
   fill_and_read_own(queue, 1);
   sleeper_go.send('g');
@@ -279,7 +297,7 @@ std::atomic<std::uint32_t> &lock_word(const Segment &segment) {
 // Whether the lock line says a waiter sleeps: the kernel's FUTEX_WAITERS in the robust
 // mutex's word, or the owner-word lock's waiters bit (docs/design.md, "The lock line per
 // platform").
-bool lock_has_sleepers(const Segment &segment) {
+[[maybe_unused]] bool lock_has_sleepers(const Segment &segment) { // not on Windows
   if (platform::robust_mutex_kind() == platform::kLockKindRobustPthread) {
     return (lock_word(segment).load() & kFutexWaiters) != 0;
   }
@@ -289,7 +307,7 @@ bool lock_has_sleepers(const Segment &segment) {
 }
 
 // Whether `pid` is asleep in the kernel inside a futex wait.
-bool asleep_on_futex(int pid) {
+[[maybe_unused]] bool asleep_on_futex(int pid) { // not on Windows
   std::ifstream wchan("/proc/" + std::to_string(pid) + "/wchan");
   std::string where;
   std::getline(wchan, where);
@@ -306,26 +324,37 @@ TEST(Reclaim, AWaiterAsleepBehindAKilledHolderTakesTheLockAndRepairs) {
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   Segment segment = Segment::attach(guard.name());
   Pipe locked;
-  Child holder([&] {
-    Segment own = Segment::attach(guard.name());
-    platform::RobustLock lock(own.header->lock_storage);
-    locked.send('l');
-    ::pause(); // killed holding the lock
-    return 10;
-  });
+  Child holder = spawn_child(
+      [](const std::string &name, const Pipe &locked) {
+        Segment own = Segment::attach(name);
+        platform::RobustLock lock(own.header->lock_storage);
+        locked.send('l');
+        std::this_thread::sleep_for(1h); // killed holding the lock
+        return 10;
+      },
+      guard.name(), locked);
   ASSERT_TRUE(locked.expect('l'));
-  Child waiter([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("waiter"); // sleeps on the lock
-    q.append("data", make_checked_body(1, 0, 100));
-    q.close();
-    return 0;
-  });
+  Pipe locking;
+  Child waiter = spawn_child(
+      [](const std::string &name, const Pipe &locking) {
+        auto q = Queue::attach(name);
+        locking.send('w');
+        q.open("waiter"); // sleeps on the lock
+        q.append("data", make_checked_body(1, 0, 100));
+        q.close();
+        return 0;
+      },
+      guard.name(), locking);
+  ASSERT_TRUE(locking.expect('w'));
+#ifndef _WIN32
   const auto give_up = std::chrono::steady_clock::now() + 20s;
   while (!(lost_wake::lock_has_sleepers(segment) && lost_wake::asleep_on_futex(waiter.pid()))) {
     ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the waiter never slept on the lock";
     std::this_thread::yield();
   }
+#endif
+  // Windows shows no sleeper on a kernel mutex: the waiter is asleep in it or on its way,
+  // and a mutex abandoned before its wait comes says WAIT_ABANDONED all the same.
   ASSERT_EQ(holder.kill_and_wait(), -SIGKILL);
   EXPECT_EQ(waiter.wait(20s), 0) << "the waiter never got the lock (-1000: timeout)";
   EXPECT_GE(queue.stats().lock_recoveries, 1U);
@@ -348,21 +377,25 @@ TEST(Reclaim, AWaiterWhoseWakeUpDiedWithAnotherKilledProcessStillTakesTheLock) {
   Segment segment = Segment::attach(guard.name());
 
   Pipe locked;
-  Child holder([&] {
-    Segment own = Segment::attach(guard.name());
-    platform::RobustLock lock(own.header->lock_storage);
-    locked.send('l');
-    ::pause(); // killed holding the lock
-    return 10;
-  });
+  Child holder = spawn_child(
+      [](const std::string &name, const Pipe &locked) {
+        Segment own = Segment::attach(name);
+        platform::RobustLock lock(own.header->lock_storage);
+        locked.send('l');
+        std::this_thread::sleep_for(1h); // killed holding the lock
+        return 10;
+      },
+      guard.name(), locked);
   ASSERT_TRUE(locked.expect('l'));
-  Child waiter([&] {
-    auto q = Queue::attach(guard.name());
-    q.open("waiter"); // sleeps on the lock
-    q.append("data", make_checked_body(1, 0, 100));
-    q.close();
-    return 0;
-  });
+  Child waiter = spawn_child(
+      [](const std::string &name) {
+        auto q = Queue::attach(name);
+        q.open("waiter"); // sleeps on the lock
+        q.append("data", make_checked_body(1, 0, 100));
+        q.close();
+        return 0;
+      },
+      guard.name());
   // Handshake on the kernel's state: the waiter is asleep on the word, flagged waiting.
   const auto give_up = std::chrono::steady_clock::now() + 20s;
   while (!((lost_wake::lock_word(segment).load() & lost_wake::kFutexWaiters) != 0 &&

@@ -15,6 +15,7 @@
 using namespace std::chrono_literals;
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::NameGuard;
 using pysyncq::testing::unique_name;
 
@@ -29,10 +30,12 @@ void write_segment(const std::string &name, const std::string &bytes) {
 
 TEST(Attach, an_unrelated_process_attaches_by_name_alone) {
   NameGuard name(unique_name("byname"));
-  Child creator([&] {
-    Queue queue = Queue::create(name.name(), {.capacity_bytes = 8192});
-    return 0; // exits without closing: the queue stays, nobody inherited anything
-  });
+  Child creator = spawn_child(
+      [](const std::string &queue_name) {
+        Queue queue = Queue::create(queue_name, {.capacity_bytes = 8192});
+        return 0; // exits without closing: the queue stays, nobody inherited anything
+      },
+      name.name());
   ASSERT_EQ(creator.wait(), 0);
   Queue queue = Queue::attach(name.name());
   EXPECT_EQ(queue.capacity_bytes(), 8192U);

@@ -16,6 +16,7 @@ using namespace std::chrono_literals;
 using pysyncq::Deadline;
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::NameGuard;
 using pysyncq::testing::Pipe;
 using pysyncq::testing::unique_name;
@@ -62,70 +63,74 @@ TEST(Broadcast, messages_from_several_writers_reach_every_reader_in_one_total_or
   Pipe report;
   std::vector<Child> children;
   for (int r = 0; r < kReaders; ++r) {
-    children.emplace_back([&, r] {
-      Queue mine = Queue::attach(name.name());
-      mine.open("reader" + std::to_string(r));
-      registered.send('R');
-      // Each reader reports a digest of the whole sequence it saw; equal digests mean
-      // one total order. Per-writer order is checked here too.
-      std::map<std::string, int> next_from;
-      unsigned long long digest = 1469598103934665603ULL;
-      int seen = 0;
-      while (seen < kWriters * kPerWriter) {
-        auto message = mine.pop(Deadline::after(30s));
-        if (!message) {
-          return 3;
-        }
-        if (message->type != "data") {
-          continue;
-        }
-        if (!body_is_whole(message->body)) {
-          return 4;
-        }
-        const int sequence = std::stoi(message->body.substr(message->body.find(':') + 1));
-        if (sequence != next_from[message->sender]++) {
-          return 5;
-        }
-        for (const char c : message->sender + message->body) {
-          digest = (digest ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-        }
-        ++seen;
-      }
-      report.send_text(std::to_string(digest));
-      mine.close();
-      return 0;
-    });
+    children.push_back(spawn_child(
+        [](const std::string &queue_name, const Pipe &registered, const Pipe &report, int r) {
+          Queue mine = Queue::attach(queue_name);
+          mine.open("reader" + std::to_string(r));
+          registered.send('R');
+          // Each reader reports a digest of the whole sequence it saw; equal digests mean
+          // one total order. Per-writer order is checked here too.
+          std::map<std::string, int> next_from;
+          unsigned long long digest = 1469598103934665603ULL;
+          int seen = 0;
+          while (seen < kWriters * kPerWriter) {
+            auto message = mine.pop(Deadline::after(30s));
+            if (!message) {
+              return 3;
+            }
+            if (message->type != "data") {
+              continue;
+            }
+            if (!body_is_whole(message->body)) {
+              return 4;
+            }
+            const int sequence = std::stoi(message->body.substr(message->body.find(':') + 1));
+            if (sequence != next_from[message->sender]++) {
+              return 5;
+            }
+            for (const char c : message->sender + message->body) {
+              digest = (digest ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+            }
+            ++seen;
+          }
+          report.send_text(std::to_string(digest));
+          mine.close();
+          return 0;
+        },
+        name.name(), registered, report, r));
   }
   for (int w = 0; w < kWriters; ++w) {
-    children.emplace_back([&, w] {
-      Queue mine = Queue::attach(name.name());
-      const std::string me = "writer" + std::to_string(w);
-      mine.open(me);
-      mine.screened_senders().insert(me);
-      registered.send('W');
-      if (!go.expect('G')) {
-        return 2;
-      }
-      std::mt19937 random(static_cast<unsigned>(w));
-      for (int i = 0; i < kPerWriter; ++i) {
-        const std::string body = make_body(me, i, random() % 200, random);
-        // Writers are members too: a writer blocked in append while holding unread
-        // messages could never free them (the queue reports that as a deadlock), so
-        // it reads what it holds before each wait for space.
-        while (!mine.try_append("data", body)) {
-          while (mine.pop()) {
+    children.push_back(spawn_child(
+        [](const std::string &queue_name, const Pipe &registered, const Pipe &go, int w) {
+          Queue mine = Queue::attach(queue_name);
+          const std::string me = "writer" + std::to_string(w);
+          mine.open(me);
+          mine.screened_senders().insert(me);
+          registered.send('W');
+          if (!go.expect('G')) {
+            return 2;
           }
-          try {
-            (void)mine.wait_for_space(Queue::footprint(me.size(), 4, body.size()),
-                                      Deadline::after(1s));
-          } catch (const pysyncq::Deadlock &) {
-            // Someone appended since we drained: we hold space again. Drain and retry.
+          std::mt19937 random(static_cast<unsigned>(w));
+          for (int i = 0; i < kPerWriter; ++i) {
+            const std::string body = make_body(me, i, random() % 200, random);
+            // Writers are members too: a writer blocked in append while holding unread
+            // messages could never free them (the queue reports that as a deadlock), so
+            // it reads what it holds before each wait for space.
+            while (!mine.try_append("data", body)) {
+              while (mine.pop()) {
+              }
+              try {
+                (void)mine.wait_for_space(Queue::footprint(me.size(), 4, body.size()),
+                                          Deadline::after(1s));
+              } catch (const pysyncq::Deadlock &) {
+                // Someone appended since we drained: we hold space again. Drain and retry.
+              }
+            }
           }
-        }
-      }
-      mine.close(); // from here on our cursor holds nothing back
-      return 0;
-    });
+          mine.close(); // from here on our cursor holds nothing back
+          return 0;
+        },
+        name.name(), registered, go, w));
   }
   for (int i = 0; i < kReaders + kWriters; ++i) {
     char byte = 0;
@@ -151,31 +156,33 @@ TEST(Broadcast, random_sizes_across_the_wrap_arrive_byte_for_byte) {
   queue.open("writer");
   queue.screened_senders().insert("writer");
   Pipe ready;
-  Child reader([&] {
-    Queue mine = Queue::attach(name.name());
-    mine.open("reader");
-    ready.send('R');
-    std::mt19937 expected(7);
-    for (int i = 0; i < kMessages; ++i) {
-      auto message = mine.pop(Deadline::after(30s));
-      if (!message) {
-        return 3;
-      }
-      const std::size_t type_bytes = expected() % 9;
-      const std::size_t body_bytes = expected() % 900;
-      std::string type(type_bytes, 't');
-      std::string body(body_bytes, '\0');
-      for (char &c : body) {
-        c = static_cast<char>(expected());
-      }
-      if (message->type != type || message->body != body) {
-        std::fprintf(stderr, "message %d differs\n", i);
-        return 4;
-      }
-    }
-    mine.close();
-    return 0;
-  });
+  Child reader = spawn_child(
+      [](const std::string &queue_name, const Pipe &ready) {
+        Queue mine = Queue::attach(queue_name);
+        mine.open("reader");
+        ready.send('R');
+        std::mt19937 expected(7);
+        for (int i = 0; i < kMessages; ++i) {
+          auto message = mine.pop(Deadline::after(30s));
+          if (!message) {
+            return 3;
+          }
+          const std::size_t type_bytes = expected() % 9;
+          const std::size_t body_bytes = expected() % 900;
+          std::string type(type_bytes, 't');
+          std::string body(body_bytes, '\0');
+          for (char &c : body) {
+            c = static_cast<char>(expected());
+          }
+          if (message->type != type || message->body != body) {
+            std::fprintf(stderr, "message %d differs\n", i);
+            return 4;
+          }
+        }
+        mine.close();
+        return 0;
+      },
+      name.name(), ready);
   ASSERT_TRUE(ready.expect('R'));
   std::mt19937 random(7);
   for (int i = 0; i < kMessages; ++i) {

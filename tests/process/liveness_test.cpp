@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <thread>
 
 using namespace std::chrono_literals;
 using pysyncq::Deadline;
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::NameGuard;
 using pysyncq::testing::Pipe;
 using pysyncq::testing::unique_name;
@@ -20,14 +22,16 @@ TEST(Liveness, a_killed_reader_is_reaped_so_a_blocked_appender_proceeds) {
   Queue queue = Queue::create(name.name(), {.capacity_bytes = 256});
   queue.open("w");
   Pipe registered;
-  Child reader([&]() -> int {
-    Queue mine = Queue::attach(name.name());
-    mine.open("doomed");
-    registered.send('R');
-    for (;;) {
-      ::pause(); // never reads
-    }
-  });
+  Child reader = spawn_child(
+      [](const std::string &queue_name, const Pipe &registered) -> int {
+        Queue mine = Queue::attach(queue_name);
+        mine.open("doomed");
+        registered.send('R');
+        for (;;) {
+          std::this_thread::sleep_for(1h); // never reads; killed by the test
+        }
+      },
+      name.name(), registered);
   ASSERT_TRUE(registered.expect('R'));
   while (queue.try_append("t", std::string(16, 'x'))) {
   }
@@ -53,13 +57,17 @@ TEST(Liveness, a_killed_zombie_child_counts_as_dead_before_its_parent_waits_for_
   queue.open("parent");
   Pipe registered;
   Pipe exiting;
-  Child child([&]() -> int {
-    Queue mine = Queue::attach(name.name());
-    mine.open("child");
-    registered.send('R');
-    exiting.send('X');
-    ::_exit(0); // dies registered, and stays a zombie until the parent reaps it
-  });
+  Child child = spawn_child(
+      [](const std::string &queue_name, const Pipe &registered, const Pipe &exiting) -> int {
+        Queue mine = Queue::attach(queue_name);
+        mine.open("child");
+        registered.send('R');
+        exiting.send('X');
+        // Dies registered, and stays a zombie until the parent reaps it (on Windows: an
+        // exited process whose handle the parent still holds).
+        std::_Exit(0);
+      },
+      name.name(), registered, exiting);
   ASSERT_TRUE(registered.expect('R'));
   ASSERT_TRUE(exiting.expect('X'));
   // The child may not have exited yet; the queue must see it dead once it has.
@@ -80,16 +88,18 @@ TEST(Liveness, a_writer_killed_while_holding_the_lock_does_not_block_the_others)
   Queue queue = Queue::create(name.name(), {.capacity_bytes = 4096});
   queue.open("survivor");
   Pipe registered;
-  Child writer([&]() -> int {
-    Queue mine = Queue::attach(name.name());
-    mine.open("doomed");
-    registered.send('R');
-    for (int i = 0;; ++i) {
-      mine.append("t", std::string(100, 'x'), Deadline::after(20s));
-      while (mine.pop()) {
-      }
-    }
-  });
+  Child writer = spawn_child(
+      [](const std::string &queue_name, const Pipe &registered) -> int {
+        Queue mine = Queue::attach(queue_name);
+        mine.open("doomed");
+        registered.send('R');
+        for (int i = 0;; ++i) {
+          mine.append("t", std::string(100, 'x'), Deadline::after(20s));
+          while (mine.pop()) {
+          }
+        }
+      },
+      name.name(), registered);
   ASSERT_TRUE(registered.expect('R'));
   // Read a while, then kill it mid-stream, wherever it is (often inside the lock).
   for (int i = 0; i < 2000; ++i) {

@@ -19,6 +19,7 @@
 
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::unique_name;
 namespace platform = pysyncq::platform;
 
@@ -58,13 +59,15 @@ TEST(Names, a_name_of_254_bytes_works_between_processes_and_is_listed_in_full) {
   SegmentGuard segment(name);
   Queue queue = Queue::create(name);
   queue.open("parent");
-  Child child([&] {
-    Queue attached = Queue::attach(name);
-    attached.open("child");
-    attached.append("t", "from the child");
-    attached.close();
-    return 0;
-  });
+  Child child = spawn_child(
+      [](const std::string &name) {
+        Queue attached = Queue::attach(name);
+        attached.open("child");
+        attached.append("t", "from the child");
+        attached.close();
+        return 0;
+      },
+      name);
   ASSERT_EQ(child.wait(), 0);
   const auto message = queue.pop();
   ASSERT_TRUE(message.has_value());

@@ -12,6 +12,7 @@ using namespace std::chrono_literals;
 using pysyncq::Deadline;
 using pysyncq::Queue;
 using pysyncq::testing::Child;
+using pysyncq::testing::spawn_child;
 using pysyncq::testing::NameGuard;
 using pysyncq::testing::Pipe;
 using pysyncq::testing::unique_name;
@@ -31,16 +32,18 @@ TEST(Notify, an_fd_armed_for_a_message_becomes_readable_when_another_process_app
   queue.arm_for_message();
   EXPECT_FALSE(readable(fd, 50ms)); // nothing there yet
   Pipe go;
-  Child writer([&] {
-    Queue mine = Queue::attach(name.name());
-    mine.open("writer");
-    if (!go.expect('G')) {
-      return 2;
-    }
-    mine.append("t", "wake up");
-    mine.close();
-    return 0;
-  });
+  Child writer = spawn_child(
+      [](const std::string &queue_name, const Pipe &go) {
+        Queue mine = Queue::attach(queue_name);
+        mine.open("writer");
+        if (!go.expect('G')) {
+          return 2;
+        }
+        mine.append("t", "wake up");
+        mine.close();
+        return 0;
+      },
+      name.name(), go);
   go.send('G');
   ASSERT_TRUE(readable(fd, 20s));
   auto message = queue.pop();
@@ -59,18 +62,20 @@ TEST(Notify, an_fd_armed_for_space_becomes_readable_when_a_reader_frees_it) {
   queue.open("w");
   Pipe registered;
   Pipe read_now;
-  Child reader([&] {
-    Queue mine = Queue::attach(name.name());
-    mine.open("r");
-    registered.send('R');
-    if (!read_now.expect('N')) {
-      return 2;
-    }
-    while (mine.pop()) {
-    }
-    mine.close();
-    return 0;
-  });
+  Child reader = spawn_child(
+      [](const std::string &queue_name, const Pipe &registered, const Pipe &read_now) {
+        Queue mine = Queue::attach(queue_name);
+        mine.open("r");
+        registered.send('R');
+        if (!read_now.expect('N')) {
+          return 2;
+        }
+        while (mine.pop()) {
+        }
+        mine.close();
+        return 0;
+      },
+      name.name(), registered, read_now);
   ASSERT_TRUE(registered.expect('R'));
   while (queue.try_append("t", std::string(16, 'x'))) {
   }

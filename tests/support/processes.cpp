@@ -2,21 +2,22 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
-#include <exception>
 #include <dirent.h>
+#include <exception>
 #include <fcntl.h>
 #include <fstream>
-#include <thread>
 #include <poll.h>
 #include <stdexcept>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
+#include <utility>
 
 namespace pysyncq::testing {
 
@@ -35,7 +36,24 @@ std::string unique_name(std::string_view tag) {
 
 NameGuard::~NameGuard() { ::shm_unlink(("/" + name_).c_str()); }
 
-bool NameGuard::exists() const { return ::access(("/dev/shm/" + name_).c_str(), F_OK) == 0; }
+bool segment_exists(const std::string &name) {
+  return ::access(("/dev/shm/" + name).c_str(), F_OK) == 0;
+}
+
+bool NameGuard::exists() const { return segment_exists(name_); }
+
+void kill_self() {
+  ::kill(::getpid(), SIGKILL);
+  ::_exit(99); // not reached: SIGKILL cannot be caught
+}
+
+int current_pid() { return static_cast<int>(::getpid()); }
+
+void set_environment(const char *variable, const char *value) { ::setenv(variable, value, 1); }
+
+std::optional<int> run_child_if_asked(int /*argc*/, char ** /*argv*/) {
+  return std::nullopt; // children are forked here, never started again
+}
 
 Pipe::Pipe() {
   int fds[2];
@@ -46,13 +64,32 @@ Pipe::Pipe() {
   write_fd_ = fds[1];
 }
 
+Pipe::Pipe(Pipe &&other) noexcept
+    : read_fd_(std::exchange(other.read_fd_, -1)), write_fd_(std::exchange(other.write_fd_, -1)) {}
+
 Pipe::~Pipe() {
-  ::close(read_fd_);
-  ::close(write_fd_);
+  if (read_fd_ >= 0) {
+    ::close(static_cast<int>(read_fd_));
+  }
+  if (write_fd_ >= 0) {
+    ::close(static_cast<int>(write_fd_));
+  }
+}
+
+std::string Pipe::to_text() const {
+  return std::to_string(read_fd_) + "." + std::to_string(write_fd_);
+}
+
+Pipe Pipe::from_text(const std::string &text) {
+  const std::size_t dot = text.find('.');
+  if (dot == std::string::npos) {
+    throw std::invalid_argument("not a pipe: " + text);
+  }
+  return Pipe(::dup(std::stoi(text.substr(0, dot))), ::dup(std::stoi(text.substr(dot + 1))));
 }
 
 void Pipe::send(char byte) const {
-  while (::write(write_fd_, &byte, 1) != 1) {
+  while (::write(static_cast<int>(write_fd_), &byte, 1) != 1) {
     if (errno != EINTR) {
       throw std::runtime_error("pipe write failed");
     }
@@ -66,7 +103,8 @@ void Pipe::send_text(const std::string &text) const {
   if (line.size() > PIPE_BUF) {
     throw std::runtime_error("line longer than PIPE_BUF");
   }
-  while (::write(write_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  while (::write(static_cast<int>(write_fd_), line.data(), line.size()) !=
+         static_cast<ssize_t>(line.size())) {
     if (errno != EINTR) {
       throw std::runtime_error("pipe write failed");
     }
@@ -78,7 +116,7 @@ bool Pipe::receive(char &byte, std::chrono::milliseconds timeout) const {
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    pollfd descriptor{read_fd_, POLLIN, 0};
+    pollfd descriptor{static_cast<int>(read_fd_), POLLIN, 0};
     const int ready = ::poll(&descriptor, 1, static_cast<int>(std::max<long>(left.count(), 0)));
     if (ready < 0 && errno == EINTR) {
       continue;
@@ -86,7 +124,7 @@ bool Pipe::receive(char &byte, std::chrono::milliseconds timeout) const {
     if (ready <= 0) {
       return false;
     }
-    const ssize_t got = ::read(read_fd_, &byte, 1);
+    const ssize_t got = ::read(static_cast<int>(read_fd_), &byte, 1);
     if (got < 0 && errno == EINTR) {
       continue;
     }

@@ -1,4 +1,4 @@
-// What the Windows platform (issue 18, stage 3, not built yet) will rely on, checked
+// What the Windows platform (issue 18, stage 3: src/platform/windows/) relies on, checked
 // under Wine with one small program: `make check-wine` (mingw-w64 cross-compiles it,
 // wine runs it). A parent creates a named SEC_COMMIT file mapping and a named mutex and
 // starts itself again as "holder", which maps the same name, writes into it, takes the

@@ -48,6 +48,11 @@ struct WaitPolicy {
   static WaitPolicy fixed(std::chrono::nanoseconds spin) noexcept { return {spin, false}; }
   static WaitPolicy sleep() noexcept { return {std::chrono::nanoseconds(0), false}; }
   static WaitPolicy spin_only() noexcept { return {std::chrono::nanoseconds::max(), false}; }
+
+  /// True for spin_only(): a blocked call never sleeps in the kernel.
+  bool never_sleeps() const noexcept {
+    return !adaptive && spin == std::chrono::nanoseconds::max();
+  }
 };
 
 inline Deadline Deadline::after(std::chrono::nanoseconds timeout) noexcept {

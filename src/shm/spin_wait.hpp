@@ -25,6 +25,12 @@ namespace pysyncq::shm {
 // about as much as a round, so the spin overshoots by at most a few per cent.
 inline constexpr int kSpinRoundsPerClockRead = 64;
 
+// The longest one spin lasts, whatever the policy: a waiter that spins for longer (a
+// fixed spin of seconds, spin_only) does so in slices, and between them goes through its
+// wait loop's locked look (reaping dead members, moving its own unread messages to its
+// backlog, the deadlock check) and Ctrl-C, as a sleeper does at every recheck.
+inline constexpr std::chrono::milliseconds kLongestSpin{100};
+
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -106,7 +112,8 @@ public:
 
     template <class Ready> bool spin(Ready &&ready, const WaitPolicy &policy, Deadline deadline) {
       if (!policy.adaptive) {
-        return spin_until(ready, policy.spin, deadline);
+        return spin_until(ready, std::min<std::chrono::nanoseconds>(policy.spin, kLongestSpin),
+                          deadline);
       }
       adaptive_ = true;
       const std::uint64_t spin_ns = owner_.budget(policy);

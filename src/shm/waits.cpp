@@ -109,6 +109,17 @@ bool ShmQueue::wait_for_message(Deadline deadline) {
   for (;;) {
     run_interrupt_hook();
     require_still_ours(me);
+    if (policy_.never_sleeps()) {
+      // Spins in slices (kLongestSpin), so that Ctrl-C and a removed registration are
+      // seen between them; announces nothing, so appenders never wake it.
+      if (spin_until(has_message, kLongestSpin, deadline)) {
+        return true;
+      }
+      if (deadline.has_passed()) {
+        return false;
+      }
+      continue;
+    }
     const std::uint32_t seen = sleepers_.message_word_now();
     sleepers_.announce_message(me);
     PYSYNCQ_CRASH_POINT("wait_for_message.after_announce");
@@ -132,10 +143,12 @@ bool ShmQueue::wait_for_message(Deadline deadline) {
 bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::uint64_t ticket) {
   require_can_ever_fit(needed);
   const Registration me = registration();
-  // Without the lock only while nobody holds a ticket: reservations need the lock.
+  // Without the lock only while nobody else holds a ticket: reservations need the lock.
+  // Our own ticket (if this thread holds one) reserves nothing ahead of us.
+  const std::uint32_t own_tickets = ticket == kNoTicket ? 0 : 1;
   const auto has_space = [&] {
     // Relaxed: a hint; the locked look below decides.
-    return header().ticketed_appenders.load(std::memory_order_relaxed) == 0 &&
+    return header().ticketed_appenders.load(std::memory_order_relaxed) == own_tickets &&
            free_estimate() >= needed;
   };
   if (has_space()) {
@@ -183,6 +196,9 @@ bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::u
         // Before reading `seen` below, or this bump would end our own sleep at once.
         sleepers_.wake(WaitFor::kSpace);
       }
+      if (policy_.never_sleeps()) {
+        return; // it spins below instead of sleeping: nothing to announce
+      }
       sleepers_.announce(me);
       PYSYNCQ_CRASH_POINT("wait_for_space.after_announce");
       // Any later bump follows a reader's cursor store that our next re-check would see
@@ -205,8 +221,12 @@ bool ShmQueue::wait_for_space_as(std::uint64_t needed, Deadline deadline, std::u
       }
       continue;
     }
-    sleepers_.sleep_for_space(me, seen, Sleepers::nap_until(deadline),
-                              [this](auto &&step) { with_lock(step); });
+    if (policy_.never_sleeps()) {
+      (void)spin_until(has_space, kLongestSpin, deadline); // then the locked look again
+    } else {
+      sleepers_.sleep_for_space(me, seen, Sleepers::nap_until(deadline),
+                                [this](auto &&step) { with_lock(step); });
+    }
     if (deadline.has_passed()) {
       return false;
     }

@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <set>
+#include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -165,3 +168,42 @@ TEST(Backlog, ThreadsSharingARegistrationReadEveryMessageOnceWhileOneAppendsBloc
 }
 
 } // namespace
+
+// Every wait policy, spin_only() included, goes through the blocked append's work: moving
+// its own unread messages into its backlog, and reaping a dead member that holds the
+// space. (A spinning appender once spun for ever here: its own space ticket made the
+// lock-free "is there room" look say no, and a spin never reached the locked look.)
+TEST(Backlog, EveryWaitPolicyMovesItsOwnMessagesAndReapsADeadHolder) {
+  const std::vector<std::pair<const char *, pysyncq::WaitPolicy>> policies = {
+      {"adaptive", pysyncq::WaitPolicy{}},
+      {"sleep", pysyncq::WaitPolicy::sleep()},
+      {"fixed 1 ms", pysyncq::WaitPolicy::fixed(1ms)},
+      {"spin_only", pysyncq::WaitPolicy::spin_only()}};
+  for (const auto &[label, policy] : policies) {
+    SCOPED_TRACE(label);
+    NameGuard name(unique_name("backlog-policy"));
+    Queue queue = Queue::create(name.name(), {.capacity_bytes = kCapacity});
+    queue.open("me");
+    queue.set_wait_policy(policy);
+    const int appended = fill_with_backlog(queue, 3); // throws QueueFull after 10 s if stuck
+    for (int i = 0; i < appended; ++i) {
+      const auto message = queue.pop();
+      ASSERT_TRUE(message) << i;
+      EXPECT_EQ(message->body, "m" + std::to_string(i));
+    }
+    // A member that opens and dies without closing holds everything appended after it.
+    Child dead = spawn_child(
+        [](const std::string &queue_name) -> int {
+          Queue mine = Queue::attach(queue_name);
+          mine.open("dies");
+          std::_Exit(0); // no close: its slot stays, holding what comes next
+        },
+        name.name());
+    ASSERT_EQ(dead.wait(), 0);
+    while (queue.try_append("t", "fill")) {
+      (void)queue.pop(); // ours move on; the dead member's cursor stays
+    }
+    queue.append("t", "after the reap", Deadline::after(10s)); // throws if never reaped
+    queue.close();
+  }
+}

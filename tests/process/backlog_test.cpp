@@ -171,9 +171,17 @@ TEST(Backlog, ThreadsSharingARegistrationReadEveryMessageOnceWhileOneAppendsBloc
 
 // Every wait policy, spin_only() included, goes through the blocked append's work: moving
 // its own unread messages into its backlog, and reaping a dead member that holds the
-// space. (A spinning appender once spun for ever here: its own space ticket made the
-// lock-free "is there room" look say no, and a spin never reached the locked look.)
+// space. (A spinning appender once spun until its deadline here, for ever without one:
+// its own space ticket made the lock-free "is there room" look say no, and a spin never
+// reached the locked look. The appends below have a deadline of kPatience and must get
+// their room long before it: a correct wait takes milliseconds.)
 TEST(Backlog, EveryWaitPolicyMovesItsOwnMessagesAndReapsADeadHolder) {
+  constexpr auto kPatience = 60s;
+  const auto append_in_time = [&](Queue &queue, const std::string &body) {
+    const auto start = std::chrono::steady_clock::now();
+    queue.append("t", body, Deadline::after(kPatience));
+    return std::chrono::steady_clock::now() - start < kPatience / 2;
+  };
   const std::vector<std::pair<const char *, pysyncq::WaitPolicy>> policies = {
       {"adaptive", pysyncq::WaitPolicy{}},
       {"sleep", pysyncq::WaitPolicy::sleep()},
@@ -185,7 +193,14 @@ TEST(Backlog, EveryWaitPolicyMovesItsOwnMessagesAndReapsADeadHolder) {
     Queue queue = Queue::create(name.name(), {.capacity_bytes = kCapacity});
     queue.open("me");
     queue.set_wait_policy(policy);
-    const int appended = fill_with_backlog(queue, 3); // throws QueueFull after 10 s if stuck
+    int appended = 0;
+    while (queue.try_append("t", "m" + std::to_string(appended))) {
+      ++appended;
+    }
+    for (int i = 0; i < 3; ++i, ++appended) {
+      ASSERT_TRUE(append_in_time(queue, "m" + std::to_string(appended)))
+          << "room came only at the deadline";
+    }
     for (int i = 0; i < appended; ++i) {
       const auto message = queue.pop();
       ASSERT_TRUE(message) << i;
@@ -203,7 +218,7 @@ TEST(Backlog, EveryWaitPolicyMovesItsOwnMessagesAndReapsADeadHolder) {
     while (queue.try_append("t", "fill")) {
       (void)queue.pop(); // ours move on; the dead member's cursor stays
     }
-    queue.append("t", "after the reap", Deadline::after(10s)); // throws if never reaped
+    EXPECT_TRUE(append_in_time(queue, "after the reap")) << "room came only at the deadline";
     queue.close();
   }
 }

@@ -132,23 +132,6 @@ bool Pipe::receive(char &byte, std::chrono::milliseconds timeout) const {
   }
 }
 
-bool Pipe::expect(char expected, std::chrono::milliseconds timeout) const {
-  char byte = 0;
-  return receive(byte, timeout) && byte == expected;
-}
-
-bool Pipe::receive_line(std::string &line, std::chrono::milliseconds timeout) const {
-  line.clear();
-  char byte = 0;
-  while (receive(byte, timeout)) {
-    if (byte == '\n') {
-      return true;
-    }
-    line += byte;
-  }
-  return false;
-}
-
 namespace {
 // Whether every thread but the caller is in state S (sleeping in a system call).
 bool other_threads_sleep() {

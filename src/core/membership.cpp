@@ -1,6 +1,7 @@
 #include "core/membership.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace pysyncq::core {
@@ -33,7 +34,9 @@ std::optional<std::uint32_t> MemberTable::join(int pid, std::uint64_t start_time
     candidate.space_ticket.store(0, std::memory_order_relaxed);
     candidate.space_needed.store(0, std::memory_order_relaxed);
     candidate.backlog_full.store(0, std::memory_order_relaxed);
-    candidate.pid = pid;
+    // Atomic (relaxed): a waiter checks without the lock whether its slot is still its own
+    // (Registration::still_ours), so this store may race with that load.
+    std::atomic_ref<std::int32_t>(candidate.pid).store(pid, std::memory_order_relaxed);
     candidate.start_time = start_time;
     candidate.reserved1 = 0;
     std::memset(candidate.sender, 0, sizeof candidate.sender);

@@ -16,9 +16,12 @@ struct Registration {
   int pid = 0;
 
   // Under the queue lock: false once a close or a forced reap freed the slot.
+  // Called without the lock too (a reader waiting for a message): relaxed loads, and the
+  // pid through atomic_ref, since a joiner reusing the slot stores it under the lock
+  // meanwhile (MemberTable::join). A stale answer is caught at the next look.
   bool still_ours() const noexcept {
     return slot != nullptr && slot->state.load(std::memory_order_relaxed) == core::kSlotActive &&
-           slot->pid == pid;
+           std::atomic_ref<std::int32_t>(slot->pid).load(std::memory_order_relaxed) == pid;
   }
 };
 

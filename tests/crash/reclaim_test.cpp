@@ -23,6 +23,15 @@ using namespace std::chrono_literals;
 
 constexpr std::uint64_t kCapacity = 4096;
 
+// A child's body: takes the queue lock, says 'l', and sleeps holding it until killed.
+int hold_the_lock_until_killed(const std::string &name, const Pipe &locked) {
+  Segment own = Segment::attach(name);
+  platform::RobustLock lock(own.header->lock_storage);
+  locked.send('l');
+  std::this_thread::sleep_for(1h); // killed holding the lock
+  return 10;
+}
+
 // Fills the ring with our own messages and reads them back: afterwards only the other
 // members hold the bytes.
 std::uint64_t fill_and_read_own(Queue &queue, std::uint32_t stream) {
@@ -325,14 +334,7 @@ TEST(Reclaim, AWaiterAsleepBehindAKilledHolderTakesTheLockAndRepairs) {
   Segment segment = Segment::attach(guard.name());
   Pipe locked;
   Child holder = spawn_child(
-      [](const std::string &name, const Pipe &locked) {
-        Segment own = Segment::attach(name);
-        platform::RobustLock lock(own.header->lock_storage);
-        locked.send('l');
-        std::this_thread::sleep_for(1h); // killed holding the lock
-        return 10;
-      },
-      guard.name(), locked);
+      hold_the_lock_until_killed, guard.name(), locked);
   ASSERT_TRUE(locked.expect('l'));
   Pipe locking;
   Child waiter = spawn_child(
@@ -378,14 +380,7 @@ TEST(Reclaim, AWaiterWhoseWakeUpDiedWithAnotherKilledProcessStillTakesTheLock) {
 
   Pipe locked;
   Child holder = spawn_child(
-      [](const std::string &name, const Pipe &locked) {
-        Segment own = Segment::attach(name);
-        platform::RobustLock lock(own.header->lock_storage);
-        locked.send('l');
-        std::this_thread::sleep_for(1h); // killed holding the lock
-        return 10;
-      },
-      guard.name(), locked);
+      hold_the_lock_until_killed, guard.name(), locked);
   ASSERT_TRUE(locked.expect('l'));
   Child waiter = spawn_child(
       [](const std::string &name) {

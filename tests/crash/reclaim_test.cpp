@@ -333,8 +333,7 @@ TEST(Reclaim, AWaiterAsleepBehindAKilledHolderTakesTheLockAndRepairs) {
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
   Segment segment = Segment::attach(guard.name());
   Pipe locked;
-  Child holder = spawn_child(
-      hold_the_lock_until_killed, guard.name(), locked);
+  Child holder = spawn_child(hold_the_lock_until_killed, guard.name(), locked);
   ASSERT_TRUE(locked.expect('l'));
   Pipe locking;
   Child waiter = spawn_child(
@@ -379,8 +378,7 @@ TEST(Reclaim, AWaiterWhoseWakeUpDiedWithAnotherKilledProcessStillTakesTheLock) {
   Segment segment = Segment::attach(guard.name());
 
   Pipe locked;
-  Child holder = spawn_child(
-      hold_the_lock_until_killed, guard.name(), locked);
+  Child holder = spawn_child(hold_the_lock_until_killed, guard.name(), locked);
   ASSERT_TRUE(locked.expect('l'));
   Child waiter = spawn_child(
       [](const std::string &name) {

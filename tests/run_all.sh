@@ -20,6 +20,14 @@ failed=()
 STAGE_SECONDS=${PYSYNCQ_STAGE_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 7200 || echo 1200)}
 bounded() { timeout -k 30 "$STAGE_SECONDS" "$@"; local rc=$?; [ $rc = 124 ] && echo "== timed out after $STAGE_SECONDS s: $*"; return $rc; }
 
+# Each stage says how long it took: CI must stay well under 15 minutes, and this shows
+# where the time goes.
+stage() {
+  [ -n "${stage_name:-}" ] && echo "   (${stage_name%% (*}: $((SECONDS - stage_start)) s)"
+  stage_name=$1; stage_start=$SECONDS
+  [ -n "$1" ] && echo "== $1"
+}
+
 leftovers() { ls /dev/shm 2>/dev/null | grep -E '^pysyncq-(test|fuzz)-' || true; }
 before=$(leftovers)
 
@@ -27,25 +35,25 @@ before=$(leftovers)
 # a minute under torture.
 export PYSYNCQ_MUTATION_SECONDS="${PYSYNCQ_MUTATION_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 60 || echo 3)}"
 
-echo "== C++ tests (build/)"
+stage "C++ tests (build/)"
 bounded ctest --test-dir build --output-on-failure -j "$JOBS" || failed+=("ctest")
 
 if compgen -G "tests/python/test_*.py" >/dev/null; then
-  echo "== Python tests"
+  stage "Python tests"
   PYTHONPATH=build/python bounded "$PYTHON" -m pytest -q -p no:cacheprovider tests/python || failed+=("pytest")
 fi
 
 # The macOS algorithm on Linux (make test-portable): every C++ suite against the
 # portable platform's build.
-echo "== C++ tests on the portable platform, the macOS algorithm (build-portable/)"
+stage "C++ tests on the portable platform, the macOS algorithm (build-portable/)"
 bounded make --no-print-directory test-portable || failed+=("portable")
 
 # Windows (make test-windows): the C++ suites cross-compiled with mingw-w64, run under Wine.
-echo "== C++ tests on Windows, under Wine (build-windows/)"
+stage "C++ tests on Windows, under Wine (build-windows/)"
 bounded make --no-print-directory test-windows || failed+=("windows")
 
 if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
-  echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+  stage "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
   { cmake -S . -B build-asan -G "Unix Makefiles" -DPYSYNCQ_SANITIZE=address,undefined \
       -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
     cmake --build build-asan -j "$JOBS" >/dev/null &&
@@ -58,7 +66,7 @@ if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   # would otherwise not change their exit status); the grep is a second net. setarch -R:
   # gcc 12's TSAN cannot map its shadow under this kernel's 28 bits of mmap randomness.
   # No suppressions.
-  echo "== multi-threaded, multi-process stress under ThreadSanitizer (build-tsan/)"
+  stage "multi-threaded, multi-process stress under ThreadSanitizer (build-tsan/)"
   tsan_log=$(mktemp)
   { cmake -S . -B build-tsan -G "Unix Makefiles" -DPYSYNCQ_SANITIZE=thread \
       -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
@@ -75,7 +83,7 @@ if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   # bounded time (PYSYNCQ_FUZZ_SECONDS, default 20; 120 under torture), starting from the
   # shipped corpus (fuzz/corpus/, read only) plus what earlier runs found (build-fuzz/).
   if command -v clang++ >/dev/null; then
-    echo "== fuzzing (build-fuzz/, clang++ -fsanitize=fuzzer,address,undefined)"
+    stage "fuzzing (build-fuzz/, clang++ -fsanitize=fuzzer,address,undefined)"
     fuzz_seconds=${PYSYNCQ_FUZZ_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 120 || echo 20)}
     if cmake -S . -B build-fuzz -G "Unix Makefiles" -DCMAKE_CXX_COMPILER=clang++ \
          -DPYSYNCQ_PYTHON=OFF -DBUILD_TESTING=OFF >/dev/null &&
@@ -94,6 +102,7 @@ if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   fi
 fi
 
+stage ""
 after=$(leftovers)
 if [ "$after" != "$before" ]; then
   echo "== leaked /dev/shm segments: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"

@@ -53,7 +53,8 @@ test: build
 PORTABLE_TARGETS := unit_tests process_tests contract_tests crash_points_test random_kill_test reclaim_test \
   deadlock_test bad_input_test hostile_test soak_test live_mutation_test
 test-portable: | deps
-	cmake -S . -B $(PORTABLE) $(CMAKE_GEN) -DPYSYNCQ_PLATFORM=portable -DPYSYNCQ_PYTHON=OFF >/dev/null
+	cmake -S . -B $(PORTABLE) $(CMAKE_GEN) -DPYSYNCQ_PLATFORM=portable -DPYSYNCQ_PYTHON=OFF \
+	  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 >/dev/null
 	cmake --build $(PORTABLE) -j $(JOBS) --target $(PORTABLE_TARGETS)
 	ctest --test-dir $(PORTABLE) --output-on-failure -j $(JOBS) -E '^(nats|consumer)[._]'
 

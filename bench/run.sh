@@ -109,14 +109,14 @@ start_roudi() {
 
 mkdir -p "$OUT"
 : >"$RAW"
-if [ ! -x "$BUILD/bench/pysyncq_bench" ] && [ -f "$BUILD/CMakeCache.txt" ]; then
-  # A build directory configured before bench/ existed: configure it again (the top-level
-  # CMakeLists.txt adds bench/ only when it finds it at configure time) and build.
-  say "no $BUILD/bench/pysyncq_bench yet: re-configuring $BUILD to pick up bench/"
-  cmake -S "$ROOT" -B "$BUILD" >/dev/null && cmake --build "$BUILD" -j "$(nproc)" >/dev/null
+# The benchmark programs are out of the default build (make build): build them here, in
+# the build directory whose library they measure.
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  say "no $BUILD/CMakeCache.txt: build first (make build, or BUILD=<your build dir>)"
+  exit 1
 fi
-if [ ! -x "$BUILD/bench/pysyncq_bench" ]; then
-  say "no $BUILD/bench/pysyncq_bench: build first (make build, or BUILD=<your build dir>)"
+if ! cmake --build "$BUILD" -j "$(nproc)" --target bench_programs >/dev/null; then
+  say "building the benchmark programs in $BUILD failed (cmake --build $BUILD --target bench_programs)"
   exit 1
 fi
 

@@ -80,6 +80,8 @@ class SpinWait {
 public:
   /// The first part of an adaptive spin stays on the CPU; the rest yields between looks.
   static constexpr std::uint64_t kBusySpinNs = 2'000;
+  /// How long a waiter that found every lease held watches for one to come free.
+  static constexpr std::uint64_t kLeaseWaitNs = 1'000;
 
   explicit SpinWait(core::SegmentHeader &header) noexcept
       : header_(header), leases_(header.spin_leases, lease_count()) {}
@@ -88,8 +90,7 @@ public:
   /// teaches the budget how long the call waited and whether the spin caught it.
   class Round {
   public:
-    explicit Round(SpinWait &owner) noexcept
-        : owner_(owner), start_ns_(platform::monotonic_ns()) {}
+    explicit Round(SpinWait &owner) noexcept : owner_(owner), start_ns_(platform::monotonic_ns()) {}
     Round(const Round &) = delete;
     Round &operator=(const Round &) = delete;
     ~Round() {
@@ -121,9 +122,27 @@ public:
         return false;
       }
       const std::uint64_t until_ns = start_ns_ + spin_ns;
-      const int lease = owner_.leases_.try_take(start_ns_, until_ns);
+      int lease = owner_.leases_.try_take(start_ns_, until_ns);
       if (lease < 0) {
-        return false; // as many spin as there are CPUs to spare: sleep at once
+        // Every lease is held. In a ping-pong the holder is usually the partner we just
+        // answered: it gives its lease back as soon as it sees our message, a few hundred
+        // ns from now, and sleeping at once would cost us a futex wake-up (~10 µs) for
+        // every round trip. So watch for a lease (and our own event) a moment longer.
+        // Only a waiter with a CPU to spare gets here, and only for kLeaseWaitNs.
+        const auto lease_or_ready = [&] {
+          if (ready()) {
+            return true;
+          }
+          lease = owner_.leases_.try_take(start_ns_, until_ns);
+          return lease >= 0;
+        };
+        if (!spin_until(lease_or_ready, std::chrono::nanoseconds(kLeaseWaitNs), deadline)) {
+          return false; // as many spin as there are CPUs to spare: sleep
+        }
+        if (lease < 0) {
+          caught_ = true; // the event came while we watched for a lease
+          return true;
+        }
       }
       // First on the CPU (the answer often comes within a microsecond or two), then
       // yielding it between looks: on a machine busy with other programs, the process

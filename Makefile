@@ -19,7 +19,7 @@ DEB_PACKAGES := cmake g++ clang clang-tidy cppcheck libgtest-dev libgmock-dev li
   iceoryx libiceoryx-posh-dev linux-perf openssl python3-build pkg-config \
   g++-mingw-w64-x86-64-posix wine64 googletest
 
-.PHONY: all deps configure build test test-cpp test-python test-sanitizers test-portable \
+.PHONY: all deps configure build test test-cpp test-python test-sanitizers test-portable build-portable build-windows \
   test-windows demo bench torture format lint clean check-wine
 
 all: build
@@ -52,10 +52,11 @@ test: build
 # placeholder ctest adds for the unbuilt nats_tests, nats_tests_NOT_BUILT, is left out too).
 PORTABLE_TARGETS := unit_tests process_tests contract_tests crash_points_test random_kill_test reclaim_test \
   deadlock_test bad_input_test hostile_test soak_test live_mutation_test
-test-portable: | deps
+build-portable: | deps
 	cmake -S . -B $(PORTABLE) $(CMAKE_GEN) -DPYSYNCQ_PLATFORM=portable -DPYSYNCQ_PYTHON=OFF \
 	  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 >/dev/null
 	cmake --build $(PORTABLE) -j $(JOBS) --target $(PORTABLE_TARGETS)
+test-portable: build-portable
 	ctest --test-dir $(PORTABLE) --output-on-failure -j $(JOBS) -E '^(nats|consumer)[._]'
 
 # Windows (issue 18, stage 3): the library and its C++ suites cross-compiled with
@@ -67,10 +68,11 @@ test-portable: | deps
 # assertions on: a third less compile time than -O3, which is most of this stage.
 WINDOWS_TARGETS := unit_tests contract_tests crash_points_test reclaim_test deadlock_test \
   random_kill_test process_tests
-test-windows: | deps
+build-windows: | deps
 	cmake -S . -B $(WINDOWS) $(CMAKE_GEN) -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake \
 	  -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 >/dev/null
 	nice -n 10 cmake --build $(WINDOWS) -j $(JOBS) --target $(WINDOWS_TARGETS)
+test-windows: build-windows
 	bash tests/windows/run.sh $(WINDOWS)
 
 # What the Windows platform relies on, checked under Wine with one small program

@@ -35,6 +35,59 @@ before=$(leftovers)
 # a minute under torture.
 export PYSYNCQ_MUTATION_SECONDS="${PYSYNCQ_MUTATION_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 60 || echo 3)}"
 
+# The builds of the later stages, one function each (the stage and the builder ahead
+# both call them).
+build_asan() {
+  cmake -S . -B build-asan -G "Unix Makefiles" -DPYSYNCQ_SANITIZE=address,undefined \
+    -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+    cmake --build build-asan -j "$JOBS" >/dev/null
+}
+build_tsan() {
+  cmake -S . -B build-tsan -G "Unix Makefiles" -DPYSYNCQ_SANITIZE=thread \
+    -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    cmake --build build-tsan -j "$JOBS" --target soak_test >/dev/null
+}
+build_fuzz() {
+  cmake -S . -B build-fuzz -G "Unix Makefiles" -DCMAKE_CXX_COMPILER=clang++ \
+    -DPYSYNCQ_PYTHON=OFF -DBUILD_TESTING=OFF >/dev/null &&
+    cmake --build build-fuzz -j "$JOBS" --target fuzz_attach fuzz_record >/dev/null
+}
+sanitizers=$([ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ] && echo 1 || echo 0)
+fuzzing=$([ "$sanitizers" = 1 ] && command -v clang++ >/dev/null && echo 1 || echo 0)
+
+# Runs "$@" holding build directory $1's lock (flock): the builder ahead and a stage never
+# build one directory at once.
+with_build_lock() {
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  (flock 9 && "$@") 9>"$dir/.build-lock"
+}
+
+# Building ahead: while the tests of one stage run, the CPUs are often idle (processes
+# waiting for each other, timeouts, Wine starting), so the builds of the later stages go
+# on meanwhile, at the lowest priority (nice 19: a test that wants a CPU gets it). Each
+# stage then takes its directory's lock, which waits for the builder if it is on that
+# directory, and builds what is left (nothing, usually). A failed build ahead is only
+# repeated by its stage, which reports it. make test spent about 20 of its 27 minutes
+# building, one build after the other.
+build_ahead() {
+  with_build_lock build-portable make --no-print-directory build-portable
+  with_build_lock build-windows make --no-print-directory build-windows
+  if [ "$sanitizers" = 1 ]; then
+    with_build_lock build-asan build_asan
+    with_build_lock build-tsan build_tsan
+  fi
+  if [ "$fuzzing" = 1 ]; then
+    with_build_lock build-fuzz build_fuzz
+  fi
+}
+# Its own process group (setsid), ended with everything it started if we stop early.
+setsid nice -n 19 bash -c "$(declare -f with_build_lock build_asan build_tsan build_fuzz build_ahead)
+  JOBS=$JOBS sanitizers=$sanitizers fuzzing=$fuzzing build_ahead" >/dev/null 2>&1 &
+builder=$!
+trap 'kill -- -"$builder" 2>/dev/null' EXIT
+
 stage "C++ tests (build/)"
 bounded ctest --test-dir build --output-on-failure -j "$JOBS" || failed+=("ctest")
 
@@ -46,17 +99,15 @@ fi
 # The macOS algorithm on Linux (make test-portable): every C++ suite against the
 # portable platform's build.
 stage "C++ tests on the portable platform, the macOS algorithm (build-portable/)"
-bounded make --no-print-directory test-portable || failed+=("portable")
+with_build_lock build-portable bounded make --no-print-directory test-portable || failed+=("portable")
 
 # Windows (make test-windows): the C++ suites cross-compiled with mingw-w64, run under Wine.
 stage "C++ tests on Windows, under Wine (build-windows/)"
-bounded make --no-print-directory test-windows || failed+=("windows")
+with_build_lock build-windows bounded make --no-print-directory test-windows || failed+=("windows")
 
-if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
+if [ "$sanitizers" = 1 ]; then
   stage "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
-  { cmake -S . -B build-asan -G "Unix Makefiles" -DPYSYNCQ_SANITIZE=address,undefined \
-      -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
-    cmake --build build-asan -j "$JOBS" >/dev/null &&
+  { with_build_lock build-asan build_asan &&
     ASAN_OPTIONS=detect_leaks=1 bounded ctest --test-dir build-asan --output-on-failure -j "$JOBS"; } \
     || failed+=("sanitizers")
 
@@ -68,9 +119,7 @@ if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   # No suppressions.
   stage "multi-threaded, multi-process stress under ThreadSanitizer (build-tsan/)"
   tsan_log=$(mktemp)
-  { cmake -S . -B build-tsan -G "Unix Makefiles" -DPYSYNCQ_SANITIZE=thread \
-      -DPYSYNCQ_PYTHON=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-    cmake --build build-tsan -j "$JOBS" --target soak_test >/dev/null &&
+  { with_build_lock build-tsan build_tsan &&
     TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
     PYSYNCQ_SOAK_SECONDS="${PYSYNCQ_TSAN_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 60 || echo 5)}" \
       setarch "$(uname -m)" -R build-tsan/tests/soak/soak_test 2>&1 | tee "$tsan_log" |
@@ -82,12 +131,10 @@ if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   # libFuzzer: attaching to hostile segments and decoding hostile records, each for a
   # bounded time (PYSYNCQ_FUZZ_SECONDS, default 20; 120 under torture), starting from the
   # shipped corpus (fuzz/corpus/, read only) plus what earlier runs found (build-fuzz/).
-  if command -v clang++ >/dev/null; then
+  if [ "$fuzzing" = 1 ]; then
     stage "fuzzing (build-fuzz/, clang++ -fsanitize=fuzzer,address,undefined)"
     fuzz_seconds=${PYSYNCQ_FUZZ_SECONDS:-$([ "${PYSYNCQ_TORTURE:-0}" = 1 ] && echo 120 || echo 20)}
-    if cmake -S . -B build-fuzz -G "Unix Makefiles" -DCMAKE_CXX_COMPILER=clang++ \
-         -DPYSYNCQ_PYTHON=OFF -DBUILD_TESTING=OFF >/dev/null &&
-       cmake --build build-fuzz -j "$JOBS" --target fuzz_attach fuzz_record >/dev/null; then
+    if with_build_lock build-fuzz build_fuzz; then
       for target in attach record; do
         mkdir -p "build-fuzz/corpus/$target"
         (cd build-fuzz && "./fuzz/fuzz_$target" -max_total_time="$fuzz_seconds" -timeout=10 \
@@ -103,6 +150,7 @@ if [ "${PYSYNCQ_SKIP_SANITIZERS:-0}" != 1 ]; then
 fi
 
 stage ""
+wait "$builder" 2>/dev/null
 after=$(leftovers)
 if [ "$after" != "$before" ]; then
   echo "== leaked /dev/shm segments: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"

@@ -8,6 +8,14 @@
 
 namespace pysyncq::shm {
 
+namespace {
+
+// How much of a segment open() maps ahead (SharedMemory::prefault): all of a queue of up
+// to 64 MiB. It costs about 0.3 ms a MiB on this VM, so open() stays under ~20 ms.
+constexpr std::uint64_t kPrefaultBytes = std::uint64_t{64} << 20;
+
+} // namespace
+
 bool alive(int pid, std::uint64_t start_time) {
   return platform::is_alive(platform::ProcessIdentity{pid, start_time});
 }
@@ -46,6 +54,11 @@ void ShmQueue::open(std::string_view sender) {
   registration_ = Registration{&segment_.members.slot(index), index, self.pid};
   backlog_.clear(); // a forked child that opens anew never reads its parent's backlog
   note_opened(std::move(name));
+  // A member touches every page of the ring, lap after lap. Faulting them in one by one
+  // on the first lap cost an 8-process echo of 4 KiB messages 570 µs a round trip on a
+  // VM where a page fault exits to the hypervisor (40 µs once the ring had wrapped):
+  // map them now, once. Up to kPrefaultBytes, so that a big queue's open stays quick.
+  segment_.memory.prefault(kPrefaultBytes);
 }
 
 void ShmQueue::close() {

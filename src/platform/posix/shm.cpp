@@ -5,6 +5,7 @@
 #include "platform/posix/shm_os.hpp"
 #include "platform/syscall.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -112,6 +113,15 @@ void SharedMemory::map(std::uint64_t bytes) {
   }
   data_ = static_cast<std::byte *>(address);
   mapped_bytes_ = bytes;
+}
+
+void SharedMemory::prefault(std::uint64_t bytes) const noexcept {
+#ifdef MADV_POPULATE_WRITE
+  // Linux 5.14+; an older kernel says EINVAL, and the pages fault in when touched.
+  (void)::madvise(data_, std::min(bytes, mapped_bytes_), MADV_POPULATE_WRITE);
+#else
+  (void)bytes; // macOS has no such call
+#endif
 }
 
 } // namespace pysyncq::platform

@@ -121,6 +121,10 @@ bool SharedMemory::unlink(const std::string &name) {
 
 unsigned SharedMemory::owner_uid() const { return 0; }
 
+// Not done on Windows: a view's pages fault in when touched (PrefetchVirtualMemory would
+// only read them ahead, not map them).
+void SharedMemory::prefault(std::uint64_t /*bytes*/) const noexcept {}
+
 std::uint64_t SharedMemory::current_size() const {
   // A section's size is not asked for directly without the native API: map it whole and
   // ask how large the view is (whole pages; the segment's size is a page multiple, and

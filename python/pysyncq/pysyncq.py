@@ -421,19 +421,18 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     def __call__(self, block: bool = False, timer: Optional[float] = 0.5,
                  decode: bool = True) -> Iterator[Message]:
         """An iterator that pops messages, with pop()'s arguments, until pop returns None."""
-        # One pop per message, on purpose (issue 17). A batch (pop_many) costs about 66 ns
-        # a 16-byte message against 207 ns for pop, but it consumes the whole batch from
-        # the ring, and the messages not yet yielded would have to stay where the next
-        # read of this handle (pop, pop_many, another iteration, another thread, after a
-        # break or with a kept half-used iterator) finds them first, screened by the
-        # screens of the moment they are yielded, and gone in a forked child. That needs
-        # a pending store in the C++ handle served first by every read path, and a ring
-        # read that does not pass screened messages ahead of delivery (a screen removed
-        # mid-loop must still show them). tests/python/test_iterator.py holds these
-        # promises for whoever builds it.
-        pop = self.pop
-        while (message := pop(block, timer, decode)) is not None:
-            yield message
+        # One pop per step, as the generator `while (m := self.pop(block, timer, decode))
+        # is not None: yield m` that this was: the first None or error ends it. It is a C
+        # type (python/src/iterator.cpp) because that generator's frame and pop's argument
+        # parsing cost a fifth of each step (issue 17). Why it pops one message at a time
+        # rather than a batch (pop_many): a message fetched and not yet yielded must stay
+        # where the next read of this handle finds it first (pop, pop_many, another
+        # iteration or thread, after a break, with a kept half-used iterator), screened
+        # by the screens of the moment it is yielded, and gone in a forked child;
+        # tests/python/test_iterator.py holds these promises.
+        if type(self).pop is not _CORE_POP:
+            return _popping(self.pop, block, timer, decode)  # a subclass's pop, as before
+        return _pysyncq.MessageIterator(self, block, timer, decode)
 
     def __iter__(self) -> Iterator[Message]:
         """``for m in q``: pops with the defaults (no waiting) until there is no message."""
@@ -491,6 +490,16 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
         extras = {key: value for key, value in self.__dict__.items()
                   if key not in _OWN_ATTRIBUTES}
         return (_reattach, (type(self), state), extras or None)
+
+
+#: The core's pop; PySyncQ.__call__ iterates through a subclass's own pop instead.
+_CORE_POP = _pysyncq.Queue.pop
+
+
+def _popping(pop: Any, block: bool, timer: Optional[float], decode: bool) -> Iterator[Message]:
+    """What MessageIterator does, through a pop written in Python."""
+    while (message := pop(block, timer, decode)) is not None:
+        yield message
 
 
 def _reattach(cls: type, state: dict) -> PySyncQ:

@@ -8,10 +8,12 @@ fail if a message were lost, repeated or reordered.
 
 Handshakes are pipes; every wait has a generous timer."""
 
+import gc
 import multiprocessing as mp
 import random
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -261,3 +263,62 @@ def test_an_iteration_yields_what_pop_would_with_its_arguments(queue_name, decod
     assert [tuple(m) for m in reader(decode=decode)] == expected
     writer.close()
     reader.close()
+
+
+# --- the iterator is a C type now (python/src/iterator.cpp): what the generator did ---
+
+
+def test_an_iteration_that_found_no_message_stays_ended_as_a_generator_did(queue_name):
+    writer, reader = filled(queue_name, 1)
+    ended = iter(reader)
+    assert iter(ended) is ended
+    assert [m[2] for m in ended] == ["0"]
+    writer.append("t", "1")
+    assert next(ended, None) is None  # ended for good: a new iteration reads "1"
+    assert [m[2] for m in reader] == ["1"]
+    writer.close()
+    reader.close()
+
+
+def test_an_iteration_that_raised_stays_ended_and_the_next_read_goes_on(queue_name):
+    writer, reader = filled(queue_name, 0)
+    writer.append("t", b"\xff")  # not UTF-8: consumed and raised, as pop does
+    writer.append("t", "after")
+    iteration = iter(reader)
+    with pytest.raises(UnicodeDecodeError):
+        next(iteration)
+    assert next(iteration, None) is None
+    assert [m[2] for m in reader] == ["after"]
+    writer.close()
+    reader.close()
+
+
+def test_an_iteration_pops_through_a_subclass_pop(queue_name):
+    class Tagged(pysyncq.PySyncQ):
+        def pop(self, block=False, timer=0.5, decode=True):
+            message = super().pop(block, timer, decode)
+            return None if message is None else ("tagged",) + tuple(message[1:])
+
+    writer = pysyncq.PySyncQ(queue_name, start="fork")
+    reader = Tagged(queue_name, create=False, start="fork")
+    writer.open("w")
+    reader.open("r")
+    writer.append("t", "0")
+    writer.append("t", "1")
+    assert list(reader) == [("tagged", "t", "0"), ("tagged", "t", "1")]
+    writer.close()
+    reader.close()
+
+
+def test_an_iterator_keeps_its_queue_alive_and_a_cycle_through_it_is_collected(queue_name):
+    writer, reader = filled(queue_name, 2)
+    iteration = iter(reader)
+    reader_ref = weakref.ref(reader)
+    del reader
+    assert next(iteration)[2] == "0"  # the queue lives on in its iterator
+    queue = reader_ref()
+    queue.kept = iteration  # queue -> iterator -> queue
+    del queue, iteration
+    gc.collect()
+    assert reader_ref() is None
+    writer.close()

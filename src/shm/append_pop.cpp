@@ -78,9 +78,10 @@ std::size_t ShmQueue::try_pop_many_visit(std::size_t max_messages,
   // The backlog holds what this registration read out of the ring while blocked
   // appending: it comes before everything still in the ring.
   while (popped < max_messages && !backlog_.empty()) {
-    const Message &oldest = backlog_.oldest();
-    if (!screened(oldest.sender, oldest.type)) { // screens added since the move apply too
-      visit(MessageView{oldest.sender, oldest.type, oldest.body}); // may throw: stays
+    // Screens added since the move apply too; a visit that throws leaves the message.
+    const MessageView oldest = backlog_.oldest();
+    if (!screened(oldest.sender, oldest.type)) {
+      visit(oldest);
       ++popped;
     }
     backlog_.drop_oldest(*registration_.slot);

@@ -1,24 +1,43 @@
 // A blocked appender's backlog (shm/backlog.hpp), and ShmQueue's move into it.
 #include "shm/backlog.hpp"
 
-#include "core/record.hpp"
 #include "platform/crash_point.hpp"
 #include "shm/shm_queue.hpp"
 
 namespace pysyncq::shm {
 
+namespace {
+
+// A store this large is given back to the heap when it empties (a backlog may have grown
+// to the capacity); a smaller one is kept for the next move.
+constexpr std::size_t kKeptStoreBytes = 64 * 1024;
+
+} // namespace
+
+void Backlog::clear() noexcept {
+  std::string().swap(records_); // a close or a fork: its memory too
+  front_ = 0;
+  messages_ = 0;
+}
+
 void Backlog::publish(core::MemberSlot &slot, bool full) const noexcept {
   // Relaxed: stats, and (backlog_full) a verdict that reads it after our next locked
   // look (see layout.hpp).
-  slot.backlog_messages.store(messages_.size(), std::memory_order_relaxed);
-  slot.backlog_bytes.store(bytes_, std::memory_order_relaxed);
+  slot.backlog_messages.store(messages_, std::memory_order_relaxed);
+  slot.backlog_bytes.store(records_.size() - front_, std::memory_order_relaxed);
   slot.backlog_full.store(full ? 1U : 0U, std::memory_order_relaxed);
 }
 
 void Backlog::drop_oldest(core::MemberSlot &slot) {
-  const Message &oldest = messages_.front();
-  bytes_ -= core::record_bytes(oldest.sender.size(), oldest.type.size(), oldest.body.size());
-  messages_.pop_front();
+  front_ += held_at(front_).total_bytes;
+  if (--messages_ == 0) {
+    if (records_.capacity() > kKeptStoreBytes) {
+      std::string().swap(records_);
+    } else {
+      records_.clear();
+    }
+    front_ = 0;
+  }
   // Stats and the deadlock verdict (see layout.hpp); room again in the backlog.
   publish(slot, /*full=*/false);
   // Stats only, written only by the owning handle under its local mutex (as
@@ -27,35 +46,55 @@ void Backlog::drop_oldest(core::MemberSlot &slot) {
                            std::memory_order_relaxed);
 }
 
+void Backlog::push_record(const core::Ring &ring, std::uint64_t position,
+                          const core::RecordExtent &extent) {
+  const std::size_t at = records_.size();
+  constexpr std::size_t kHeader = sizeof extent.header;
+  records_.resize(at + static_cast<std::size_t>(extent.total_bytes)); // all or nothing
+  std::memcpy(records_.data() + at, &extent.header, kHeader);
+  ring.read(position + kHeader, records_.data() + at + kHeader, extent.total_bytes - kHeader);
+}
+
 Backlog::Moved Backlog::move_from_ring(const core::Ring &ring, std::uint64_t position,
                                        std::uint64_t tail, std::uint64_t capacity_bytes,
                                        core::MemberSlot &slot, const Screened &screened,
                                        std::string &scratch, const std::string &queue_name) {
+  if (front_ != 0) { // drop what pops read: moves down at most the bytes still held
+    records_.erase(0, front_);
+    front_ = 0;
+  }
+  // All or nothing: after a throw (a corrupt record, no memory) the caller leaves the
+  // cursor where it was, so the store is left as it was too.
+  const std::size_t store_before = records_.size();
+  const std::uint64_t messages_before = messages_;
   Moved moved;
   bool full = false;
-  while (position != tail) {
-    if (tail < position) {
-      throw NotAQueue("corrupt queue '" + queue_name + "': read position " +
-                      std::to_string(position) + " is past the tail " + std::to_string(tail));
-    }
-    const core::RecordExtent extent = core::read_record_header(ring, position, tail - position);
-    const core::FieldPositions fields = core::field_positions(position, extent.header);
-    Message message;
-    message.sender.assign(ring.view(fields.sender, extent.header.sender_bytes, scratch));
-    message.type.assign(ring.view(fields.type, extent.header.type_bytes, scratch));
-    if (!screened(message.sender, message.type)) {
-      if (bytes_ + extent.total_bytes > capacity_bytes) {
-        full = true;
-        break;
+  try {
+    while (position != tail) {
+      if (tail < position) {
+        throw NotAQueue("corrupt queue '" + queue_name + "': read position " +
+                        std::to_string(position) + " is past the tail " + std::to_string(tail));
       }
-      message.body.assign(ring.view(fields.body, extent.header.body_bytes, scratch));
-      messages_.push_back(std::move(message));
-      bytes_ += extent.total_bytes;
-    } else {
-      ++moved.screened_out;
+      const core::RecordExtent extent = core::read_record_header(ring, position, tail - position);
+      const core::FieldPositions fields = core::field_positions(position, extent.header);
+      if (!screened(ring.view(fields.sender, extent.header.sender_bytes, scratch),
+                    ring.view(fields.type, extent.header.type_bytes, scratch))) {
+        if (records_.size() + extent.total_bytes > capacity_bytes) {
+          full = true;
+          break;
+        }
+        push_record(ring, position, extent);
+        ++messages_;
+      } else {
+        ++moved.screened_out;
+      }
+      position += extent.total_bytes;
+      ++moved.messages;
     }
-    position += extent.total_bytes;
-    ++moved.messages;
+  } catch (...) {
+    records_.resize(store_before);
+    messages_ = messages_before;
+    throw;
   }
   moved.next = position;
   publish(slot, full);

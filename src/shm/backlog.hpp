@@ -3,34 +3,36 @@
 #pragma once
 
 #include "core/layout.hpp"
+#include "core/record.hpp"
 #include "core/ring.hpp"
 #include "pysyncq/queue.hpp"
 
 #include <cstdint>
-#include <deque>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
 
 namespace pysyncq::shm {
 
-// Messages one registration moved out of the ring while blocked appending, oldest first.
-// Private memory: a fork or another process never sees it. Bounded by the queue's
-// capacity in record footprints. The owner's handle mutex guards every call; each change
-// is published to the member slot (backlog_messages, backlog_bytes, backlog_full), which
-// stats and the deadlock verdict read.
+// Messages one registration moved out of the ring while blocked appending, oldest first,
+// kept as the ring lays them out (records one after another, never wrapping), so that a
+// pop serves one in place, without an allocation per message. Private memory: a fork or
+// another process never sees it. Bounded by the queue's capacity in record footprints.
+// The owner's handle mutex guards every call; each change is published to the member
+// slot (backlog_messages, backlog_bytes, backlog_full), which stats and the deadlock
+// verdict read.
 class Backlog {
 public:
   using Screened = std::function<bool(std::string_view sender, std::string_view type)>;
 
-  bool empty() const noexcept { return messages_.empty(); }
-  const Message &oldest() const noexcept { return messages_.front(); }
+  bool empty() const noexcept { return messages_ == 0; }
+  // The oldest message, in the backlog's memory: valid until the next call that changes
+  // the backlog. Only when not empty.
+  MessageView oldest() const noexcept { return held_at(front_).view; }
 
   // Forgets every message (a close, or a forked child that opens anew).
-  void clear() noexcept {
-    messages_.clear();
-    bytes_ = 0;
-  }
+  void clear() noexcept;
 
   // The oldest message is read (or screened): drops it and counts it read in `slot`.
   void drop_oldest(core::MemberSlot &slot);
@@ -44,17 +46,42 @@ public:
   // skips them) until the bound `capacity_bytes` stops it, and publishes the counts to
   // `slot`, backlog_full when the bound stopped it with a message still unread. The
   // caller advances the cursor to the returned `next`. Throws NotAQueue for a record that
-  // runs past the tail (`queue_name` names the queue).
+  // runs past the tail (`queue_name` names the queue). `scratch` backs a sender or type
+  // that wraps around the ring's end while the screens look at it.
   Moved move_from_ring(const core::Ring &ring, std::uint64_t position, std::uint64_t tail,
                        std::uint64_t capacity_bytes, core::MemberSlot &slot,
                        const Screened &screened, std::string &scratch,
                        const std::string &queue_name);
 
 private:
-  void publish(core::MemberSlot &slot, bool full) const noexcept;
+  // A record of the store, as push_record wrote it (its header checked then).
+  struct Held {
+    MessageView view;
+    std::size_t total_bytes;
+  };
+  Held held_at(std::size_t offset) const noexcept {
+    core::RecordHeader header{};
+    std::memcpy(&header, records_.data() + offset, sizeof header);
+    const char *sender = records_.data() + offset + sizeof header;
+    const char *type = sender + header.sender_bytes;
+    const char *body = type + header.type_bytes;
+    return {MessageView{{sender, header.sender_bytes},
+                        {type, header.type_bytes},
+                        {body, static_cast<std::size_t>(header.body_bytes)}},
+            static_cast<std::size_t>(
+                core::record_bytes(header.sender_bytes, header.type_bytes, header.body_bytes))};
+  }
 
-  std::deque<Message> messages_;
-  std::uint64_t bytes_ = 0; // their record footprints; at most the capacity
+  void publish(core::MemberSlot &slot, bool full) const noexcept;
+  // Appends the record at `position` of `ring`, whose header `extent` was read and
+  // checked: that header is written, not the ring's bytes again (never trust shared
+  // memory twice: a writer could change them between the two reads).
+  void push_record(const core::Ring &ring, std::uint64_t position,
+                   const core::RecordExtent &extent);
+
+  std::string records_;        // bytes before front_ are read; records from there on
+  std::size_t front_ = 0;      // where the oldest record starts
+  std::uint64_t messages_ = 0; // records from front_ on
 };
 
 } // namespace pysyncq::shm

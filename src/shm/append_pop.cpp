@@ -7,6 +7,14 @@
 
 namespace pysyncq::shm {
 
+namespace {
+// A pop's read-ahead stops before its copies pass this many bytes. It saves the fixed
+// costs of later pops (the ring's header reads, a cursor store and a wake per message),
+// which matter for small messages; a large message costs mostly its copy, and one read
+// ahead is copied twice.
+constexpr std::uint64_t kReadAheadBytes = std::uint64_t{16} * 1024;
+} // namespace
+
 std::uint64_t ShmQueue::footprint_checked(std::string_view type, std::string_view body) const {
   if (type.size() > core::kMaxFieldBytes) {
     throw InvalidArgument("message type of " + std::to_string(type.size()) +
@@ -70,15 +78,17 @@ bool ShmQueue::try_append_as(std::span<const OutgoingMessage> batch, std::uint64
   return appended;
 }
 
-std::size_t ShmQueue::try_pop_many_visit(std::size_t max_messages,
-                                         const std::function<void(const MessageView &)> &visit) {
+std::size_t ShmQueue::pop_visit(std::size_t max_messages,
+                                const std::function<void(const MessageView &)> &visit,
+                                std::size_t read_ahead) {
   std::lock_guard local(local_mutex());
   require_open();
+  // The backlog holds what this registration moved out of the ring (blocked appending,
+  // or read ahead): it comes before everything still in the ring.
   std::size_t popped = 0;
-  // The backlog holds what this registration read out of the ring while blocked
-  // appending: it comes before everything still in the ring.
   while (popped < max_messages && !backlog_.empty()) {
-    // Screens added since the move apply too; a visit that throws leaves the message.
+    // The screens of now apply: read-ahead messages were not screened when they moved,
+    // a blocked appender's were, by the screens of then. A visit that throws leaves it.
     const MessageView oldest = backlog_.oldest();
     if (!screened(oldest.sender, oldest.type)) {
       visit(oldest);
@@ -86,6 +96,17 @@ std::size_t ShmQueue::try_pop_many_visit(std::size_t max_messages,
     }
     backlog_.drop_oldest(*registration_.slot);
   }
+  if (popped == max_messages) {
+    return popped;
+  }
+  return popped + pop_from_ring(max_messages - popped, visit, read_ahead);
+}
+
+// With local_mutex_ held and the backlog empty.
+std::size_t ShmQueue::pop_from_ring(std::size_t max_messages,
+                                    const std::function<void(const MessageView &)> &visit,
+                                    std::size_t read_ahead) {
+  std::size_t popped = 0;
   // Relaxed: only this handle writes its cursor, under local_mutex_.
   std::uint64_t position = registration_.slot->cursor.load(std::memory_order_relaxed);
   // SYNC POINT: publish (acquire; pairs with the appender's store of tail).
@@ -119,6 +140,14 @@ std::size_t ShmQueue::try_pop_many_visit(std::size_t max_messages,
       release_space(position, read); // what was visited before the throw is read
     }
     throw;
+  }
+  if (read_ahead != 0 && popped != 0) {
+    // Moved, not read: the backlog counts them read as it serves them. Published before
+    // the cursor store below, which frees their space with the pop's own.
+    position = backlog_
+                   .read_ahead(segment_.ring, position, tail, read_ahead, kReadAheadBytes,
+                               *registration_.slot)
+                   .next;
   }
   if (read != 0) {
     PYSYNCQ_CRASH_POINT("pop.before_advance");

@@ -1,4 +1,4 @@
-// A blocked appender's backlog (shm/backlog.hpp), and ShmQueue's move into it.
+// A registration's backlog (shm/backlog.hpp), and ShmQueue's move into it.
 #include "shm/backlog.hpp"
 
 #include "platform/crash_point.hpp"
@@ -8,9 +8,10 @@ namespace pysyncq::shm {
 
 namespace {
 
-// A store this large is given back to the heap when it empties (a backlog may have grown
-// to the capacity); a smaller one is kept for the next move.
-constexpr std::size_t kKeptStoreBytes = 64 * 1024;
+// A store this large is given back to the heap when it empties (a blocked appender's
+// backlog may have grown to the capacity); a smaller one, as a pop's read-ahead of at
+// most 16 KiB (append_pop.cpp) leaves, is kept for the next move.
+constexpr std::size_t kKeptStoreBytes = std::size_t{64} * 1024;
 
 } // namespace
 
@@ -18,11 +19,14 @@ void Backlog::clear() noexcept {
   std::string().swap(records_); // a close or a fork: its memory too
   front_ = 0;
   messages_ = 0;
+  read_ahead_ = false;
 }
 
 void Backlog::publish(core::MemberSlot &slot, bool full) const noexcept {
-  // Relaxed: stats, and (backlog_full) a verdict that reads it after our next locked
-  // look (see layout.hpp).
+  // Relaxed. A pop or move stores these before its cursor store (seq_cst, so a release):
+  // SYNC POINT backlog published, for whoever acquire-loads the cursor and sees it moved
+  // (stats, a wait for a message in another thread of this handle). A verdict reads
+  // backlog_full after our next locked look (see layout.hpp).
   slot.backlog_messages.store(messages_, std::memory_order_relaxed);
   slot.backlog_bytes.store(records_.size() - front_, std::memory_order_relaxed);
   slot.backlog_full.store(full ? 1U : 0U, std::memory_order_relaxed);
@@ -37,6 +41,7 @@ void Backlog::drop_oldest(core::MemberSlot &slot) {
       records_.clear();
     }
     front_ = 0;
+    read_ahead_ = false;
   }
   // Stats and the deadlock verdict (see layout.hpp); room again in the backlog.
   publish(slot, /*full=*/false);
@@ -55,10 +60,43 @@ void Backlog::push_record(const core::Ring &ring, std::uint64_t position,
   ring.read(position + kHeader, records_.data() + at + kHeader, extent.total_bytes - kHeader);
 }
 
+void Backlog::drop_screened_read_ahead(core::MemberSlot &slot, const Screened &screened) {
+  if (!read_ahead_) {
+    return;
+  }
+  read_ahead_ = false;
+  std::size_t kept_end = front_;
+  std::uint64_t dropped = 0;
+  for (std::size_t offset = front_; offset < records_.size();) {
+    const Held held = held_at(offset);
+    if (screened(held.view.sender, held.view.type)) {
+      ++dropped;
+    } else {
+      if (kept_end != offset) {
+        std::memmove(records_.data() + kept_end, records_.data() + offset, held.total_bytes);
+      }
+      kept_end += held.total_bytes;
+    }
+    offset += held.total_bytes;
+  }
+  if (dropped == 0) {
+    return;
+  }
+  records_.resize(kept_end);
+  messages_ -= dropped;
+  // Published by the move that follows; counted as drop_oldest counts (stats only).
+  slot.messages_read.store(slot.messages_read.load(std::memory_order_relaxed) + dropped,
+                           std::memory_order_relaxed);
+}
+
 Backlog::Moved Backlog::move_from_ring(const core::Ring &ring, std::uint64_t position,
                                        std::uint64_t tail, std::uint64_t capacity_bytes,
                                        core::MemberSlot &slot, const Screened &screened,
                                        std::string &scratch, const std::string &queue_name) {
+  // The screens of this moment decide for the read-ahead messages too: without the
+  // read-ahead, this move would skip them in the ring. So screened messages never take
+  // the bound's room, and backlog_full means what it meant without read-ahead.
+  drop_screened_read_ahead(slot, screened);
   if (front_ != 0) { // drop what pops read: moves down at most the bytes still held
     records_.erase(0, front_);
     front_ = 0;
@@ -98,6 +136,35 @@ Backlog::Moved Backlog::move_from_ring(const core::Ring &ring, std::uint64_t pos
   }
   moved.next = position;
   publish(slot, full);
+  return moved;
+}
+
+Backlog::Moved Backlog::read_ahead(const core::Ring &ring, std::uint64_t position,
+                                   std::uint64_t tail, std::size_t max_messages,
+                                   std::uint64_t max_bytes, core::MemberSlot &slot) noexcept {
+  Moved moved;
+  // `position < tail`: a cursor past the tail is corrupt, and so is a record that runs
+  // past it (read_record_header throws); the next pop meets either in the ring.
+  while (position < tail && moved.messages < max_messages) {
+    try {
+      const core::RecordExtent extent = core::read_record_header(ring, position, tail - position);
+      if (records_.size() + extent.total_bytes > max_bytes) {
+        break;
+      }
+      push_record(ring, position, extent); // all or nothing
+      position += extent.total_bytes;
+      ++moved.messages;
+    } catch (...) { // NOLINT(bugprone-empty-catch): a read-ahead only saves later pops
+                    // work; what stops it stays in the ring for the next pop to report
+      break;
+    }
+  }
+  moved.next = position;
+  if (moved.messages != 0) {
+    messages_ += moved.messages;
+    read_ahead_ = true;
+    publish(slot, /*full=*/false);
+  }
   return moved;
 }
 

@@ -237,7 +237,7 @@ public:
   /// (fields that wrap around the ring's end are copied once). Does not wait.
   /// `read_ahead` > 0 is for a reader that pops message after message (an iterator): a
   /// pop that takes its message from shared memory also moves up to that many of the
-  /// messages after it (at most 16 KiB of them) into this handle's backlog, freeing their
+  /// messages after it (at most 4 KiB of them) into this handle's backlog, freeing their
   /// space with the same cursor store, so that the next pops cost less. Nothing else
   /// changes: every read of this handle (pop, pop_many, wait_for_message, notify_fd)
   /// serves the backlog first, screens apply when a message is popped (not when it

@@ -12,7 +12,7 @@ namespace {
 // costs of later pops (the ring's header reads, a cursor store and a wake per message),
 // which matter for small messages; a large message costs mostly its copy, and one read
 // ahead is copied twice.
-constexpr std::uint64_t kReadAheadBytes = std::uint64_t{16} * 1024;
+constexpr std::uint64_t kReadAheadBytes = 4096;
 } // namespace
 
 std::uint64_t ShmQueue::footprint_checked(std::string_view type, std::string_view body) const {
@@ -89,7 +89,7 @@ std::size_t ShmQueue::pop_visit(std::size_t max_messages,
   while (popped < max_messages && !backlog_.empty()) {
     // The screens of now apply: read-ahead messages were not screened when they moved,
     // a blocked appender's were, by the screens of then. A visit that throws leaves it.
-    const MessageView oldest = backlog_.oldest();
+    const MessageView &oldest = backlog_.oldest();
     if (!screened(oldest.sender, oldest.type)) {
       visit(oldest);
       ++popped;
@@ -146,7 +146,7 @@ std::size_t ShmQueue::pop_from_ring(std::size_t max_messages,
     // the cursor store below, which frees their space with the pop's own.
     position = backlog_
                    .read_ahead(segment_.ring, position, tail, read_ahead, kReadAheadBytes,
-                               *registration_.slot)
+                               *registration_.slot, scratch_)
                    .next;
   }
   if (read != 0) {

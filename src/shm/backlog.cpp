@@ -10,7 +10,7 @@ namespace {
 
 // A store this large is given back to the heap when it empties (a blocked appender's
 // backlog may have grown to the capacity); a smaller one, as a pop's read-ahead of at
-// most 16 KiB (append_pop.cpp) leaves, is kept for the next move.
+// most 4 KiB (append_pop.cpp) leaves, is kept for the next move.
 constexpr std::size_t kKeptStoreBytes = std::size_t{64} * 1024;
 
 } // namespace
@@ -33,7 +33,7 @@ void Backlog::publish(core::MemberSlot &slot, bool full) const noexcept {
 }
 
 void Backlog::drop_oldest(core::MemberSlot &slot) {
-  front_ += held_at(front_).total_bytes;
+  front_ += oldest_.total_bytes;
   if (--messages_ == 0) {
     if (records_.capacity() > kKeptStoreBytes) {
       std::string().swap(records_);
@@ -43,6 +43,7 @@ void Backlog::drop_oldest(core::MemberSlot &slot) {
     front_ = 0;
     read_ahead_ = false;
   }
+  find_oldest();
   // Stats and the deadlock verdict (see layout.hpp); room again in the backlog.
   publish(slot, /*full=*/false);
   // Stats only, written only by the owning handle under its local mutex (as
@@ -52,12 +53,18 @@ void Backlog::drop_oldest(core::MemberSlot &slot) {
 }
 
 void Backlog::push_record(const core::Ring &ring, std::uint64_t position,
-                          const core::RecordExtent &extent) {
-  const std::size_t at = records_.size();
+                          const core::RecordExtent &extent, std::string &scratch) {
   constexpr std::size_t kHeader = sizeof extent.header;
-  records_.resize(at + static_cast<std::size_t>(extent.total_bytes)); // all or nothing
-  std::memcpy(records_.data() + at, &extent.header, kHeader);
-  ring.read(position + kHeader, records_.data() + at + kHeader, extent.total_bytes - kHeader);
+  const std::string_view rest =
+      ring.view(position + kHeader, extent.total_bytes - kHeader, scratch);
+  const std::size_t at = records_.size();
+  try {
+    records_.append(reinterpret_cast<const char *>(&extent.header), kHeader);
+    records_.append(rest);
+  } catch (...) {
+    records_.resize(at); // all or nothing
+    throw;
+  }
 }
 
 void Backlog::drop_screened_read_ahead(core::MemberSlot &slot, const Screened &screened) {
@@ -84,6 +91,7 @@ void Backlog::drop_screened_read_ahead(core::MemberSlot &slot, const Screened &s
   }
   records_.resize(kept_end);
   messages_ -= dropped;
+  find_oldest();
   // Published by the move that follows; counted as drop_oldest counts (stats only).
   slot.messages_read.store(slot.messages_read.load(std::memory_order_relaxed) + dropped,
                            std::memory_order_relaxed);
@@ -121,7 +129,7 @@ Backlog::Moved Backlog::move_from_ring(const core::Ring &ring, std::uint64_t pos
           full = true;
           break;
         }
-        push_record(ring, position, extent);
+        push_record(ring, position, extent, scratch);
         ++messages_;
       } else {
         ++moved.screened_out;
@@ -132,8 +140,10 @@ Backlog::Moved Backlog::move_from_ring(const core::Ring &ring, std::uint64_t pos
   } catch (...) {
     records_.resize(store_before);
     messages_ = messages_before;
+    find_oldest();
     throw;
   }
+  find_oldest();
   moved.next = position;
   publish(slot, full);
   return moved;
@@ -141,7 +151,8 @@ Backlog::Moved Backlog::move_from_ring(const core::Ring &ring, std::uint64_t pos
 
 Backlog::Moved Backlog::read_ahead(const core::Ring &ring, std::uint64_t position,
                                    std::uint64_t tail, std::size_t max_messages,
-                                   std::uint64_t max_bytes, core::MemberSlot &slot) noexcept {
+                                   std::uint64_t max_bytes, core::MemberSlot &slot,
+                                   std::string &scratch) noexcept {
   Moved moved;
   // `position < tail`: a cursor past the tail is corrupt, and so is a record that runs
   // past it (read_record_header throws); the next pop meets either in the ring.
@@ -151,7 +162,7 @@ Backlog::Moved Backlog::read_ahead(const core::Ring &ring, std::uint64_t positio
       if (records_.size() + extent.total_bytes > max_bytes) {
         break;
       }
-      push_record(ring, position, extent); // all or nothing
+      push_record(ring, position, extent, scratch); // all or nothing
       position += extent.total_bytes;
       ++moved.messages;
     } catch (...) { // NOLINT(bugprone-empty-catch): a read-ahead only saves later pops
@@ -163,6 +174,7 @@ Backlog::Moved Backlog::read_ahead(const core::Ring &ring, std::uint64_t positio
   if (moved.messages != 0) {
     messages_ += moved.messages;
     read_ahead_ = true;
+    find_oldest();
     publish(slot, /*full=*/false);
   }
   return moved;

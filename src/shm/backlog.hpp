@@ -31,7 +31,7 @@ public:
   bool empty() const noexcept { return messages_ == 0; }
   // The oldest message, in the backlog's memory: valid until the next call that changes
   // the backlog. Only when not empty.
-  MessageView oldest() const noexcept { return held_at(front_).view; }
+  const MessageView &oldest() const noexcept { return oldest_.view; }
 
   // Forgets every message (a close, or a forked child that opens anew).
   void clear() noexcept;
@@ -65,8 +65,8 @@ public:
   // throws: a record it cannot copy (corrupt, or no memory) ends it and stays in the
   // ring, where the next pop meets it and reports it.
   Moved read_ahead(const core::Ring &ring, std::uint64_t position, std::uint64_t tail,
-                   std::size_t max_messages, std::uint64_t max_bytes,
-                   core::MemberSlot &slot) noexcept;
+                   std::size_t max_messages, std::uint64_t max_bytes, core::MemberSlot &slot,
+                   std::string &scratch) noexcept;
 
 private:
   // A record of the store, as push_record wrote it (its header checked then).
@@ -87,12 +87,20 @@ private:
                 core::record_bytes(header.sender_bytes, header.type_bytes, header.body_bytes))};
   }
 
+  // After every change: finds the oldest record again (its view is read by every pop,
+  // kept here rather than made on the pop's stack each time).
+  void find_oldest() noexcept {
+    if (messages_ != 0) {
+      oldest_ = held_at(front_);
+    }
+  }
   void publish(core::MemberSlot &slot, bool full) const noexcept;
   // Appends the record at `position` of `ring`, whose header `extent` was read and
   // checked: that header is written, not the ring's bytes again (never trust shared
-  // memory twice: a writer could change them between the two reads).
-  void push_record(const core::Ring &ring, std::uint64_t position,
-                   const core::RecordExtent &extent);
+  // memory twice: a writer could change them between the two reads). All or nothing;
+  // `scratch` backs the rest of the record when it wraps around the ring's end.
+  void push_record(const core::Ring &ring, std::uint64_t position, const core::RecordExtent &extent,
+                   std::string &scratch);
   // Drops the read-ahead messages that `screened` screens now, counting them read in
   // `slot`; the rest count as screened when they moved from then on.
   void drop_screened_read_ahead(core::MemberSlot &slot, const Screened &screened);
@@ -100,6 +108,7 @@ private:
   std::string records_;        // bytes before front_ are read; records from there on
   std::size_t front_ = 0;      // where the oldest record starts
   std::uint64_t messages_ = 0; // records from front_ on
+  Held oldest_{};              // the record at front_, while messages_ != 0
   // True while every message held was read ahead (a read-ahead fills an empty backlog,
   // and a blocked appender's move screens them before it adds its own): none screened.
   bool read_ahead_ = false;

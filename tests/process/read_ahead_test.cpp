@@ -120,7 +120,7 @@ TEST(ReadAhead, ScreensApplyWhenAMessageIsPoppedNotWhenItWasReadAhead) {
   queue.close();
 }
 
-TEST(ReadAhead, AReadAheadStopsAtItsCountAndAt16KiB) {
+TEST(ReadAhead, AReadAheadStopsAtItsCountAndAt4KiB) {
   NameGuard name(unique_name("ahead-bound"));
   Queue queue = Queue::create(name.name(), {.capacity_bytes = 1 << 20});
   queue.open("me");
@@ -129,13 +129,19 @@ TEST(ReadAhead, AReadAheadStopsAtItsCountAndAt16KiB) {
   EXPECT_EQ(member(queue.stats(), "me").backlog_messages, 3U);
   while (pop_body(queue) != "(none)") {
   }
-  const std::string big(6000, 'x');
+  const std::string big(1500, 'x');
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(queue.try_append("t", big));
   }
   Message message;
   ASSERT_TRUE(queue.pop_into(message, Deadline::now(), 64));
-  EXPECT_EQ(member(queue.stats(), "me").backlog_messages, 2U) << "two of 6 KB fit in 16 KiB";
+  EXPECT_EQ(member(queue.stats(), "me").backlog_messages, 2U) << "two of 1.5 KB fit in 4 KiB";
+  while (pop_body(queue) != "(none)") {
+  }
+  ASSERT_TRUE(queue.try_append("t", std::string(4096, 'x')));
+  ASSERT_TRUE(queue.try_append("t", std::string(4096, 'x')));
+  ASSERT_TRUE(queue.pop_into(message, Deadline::now(), 64));
+  EXPECT_EQ(member(queue.stats(), "me").backlog_messages, 0U) << "a 4 KiB body is never read ahead";
   queue.close();
 }
 

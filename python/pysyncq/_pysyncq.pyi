@@ -76,8 +76,8 @@ def unlink(name: str, *, allow_foreign_owner: bool = False, token: str = "",
 def _raise_for_test(kind: str, errno: int = 0) -> None: ...
 
 class MessageIterator:
-    """What PySyncQ.__call__ returns: each step is queue.pop(block, timer, decode); the
-    first None or error ends it."""
+    """What PySyncQ.__call__ returns: each step is queue.pop(block, timer, decode), reading
+    up to 64 messages ahead into the handle's backlog; the first None or error ends it."""
 
     def __init__(self, queue: Queue, block: bool, timer: Optional[float],
                  decode: bool) -> None: ...

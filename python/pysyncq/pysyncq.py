@@ -211,8 +211,9 @@ class MemberStats:
     alive: bool  #: False once its process has died (until it is reaped)
     unread_messages: int  #: messages it has not read yet (its lag), its backlog included
     unread_bytes: int  #: bytes of those messages (queue footprint), its backlog included
-    #: of those, the messages (and their bytes) it moved into its own memory while blocked
-    #: appending, so as not to hold back the space it waited for
+    #: of those, the messages (and their bytes) it moved into its own memory: while blocked
+    #: appending, so as not to hold back the space it waited for, or read ahead by an
+    #: iteration (``for m in q``)
     backlog_messages: int
     backlog_bytes: int
     waiting: str  #: 'no', 'message' (blocked in pop) or 'space' (blocked in append)
@@ -423,13 +424,16 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
         """An iterator that pops messages, with pop()'s arguments, until pop returns None."""
         # One pop per step, as the generator `while (m := self.pop(block, timer, decode))
         # is not None: yield m` that this was: the first None or error ends it. It is a C
-        # type (python/src/iterator.cpp) because that generator's frame and pop's argument
-        # parsing cost a fifth of each step (issue 17). Why it pops one message at a time
-        # rather than a batch (pop_many): a message fetched and not yet yielded must stay
-        # where the next read of this handle finds it first (pop, pop_many, another
-        # iteration or thread, after a break, with a kept half-used iterator), screened
-        # by the screens of the moment it is yielded, and gone in a forked child;
-        # tests/python/test_iterator.py holds these promises.
+        # type (python/src/iterator.cpp): the generator's frame and pop's argument parsing
+        # cost a fifth of each step. Its pops read ahead (issue 17): one that takes its
+        # message from shared memory also moves up to 64 following ones (at most 4 KiB)
+        # into this handle's backlog, freeing their space with the same cursor store.
+        # They are still this handle's unread messages: every read of it (pop, pop_many,
+        # another iteration or thread, asyncio, after a break, a kept half-used iterator)
+        # serves the backlog first, screens apply when a message is yielded (a screen
+        # removed mid-loop still shows the messages after it), stats count them as unread,
+        # and a forked child that opens anew never sees them (docs/design.md,
+        # "Read-ahead"; tests/python/test_iterator.py holds these promises).
         if type(self).pop is not _CORE_POP:
             return _popping(self.pop, block, timer, decode)  # a subclass's pop, as before
         return _pysyncq.MessageIterator(self, block, timer, decode)

@@ -4,10 +4,11 @@
 // It behaves as the generator
 //     while (message := q.pop(block, timer, decode)) is not None: yield message
 // did: each step is one pop of the queue with the arguments given at creation (checked
-// at the first step), so what it yields, in which order and under which screens is
-// exactly what those pops return; a step that finds no message, or raises, ends it for
-// good; it keeps the queue alive. Unlike a generator it has no send/throw/close, and two
-// threads may step it at once (each step is a pop, which the handle serialises).
+// at the first step), a pop that reads ahead (kReadAhead), so what it yields, in which
+// order and under which screens is exactly what those pops return; a step that finds no
+// message, or raises, ends it for good; it keeps the queue alive. Unlike a generator it
+// has no send/throw/close, and two threads may step it at once (each step is a pop,
+// which the handle serialises).
 #include "iterator.hpp"
 
 #include "errors.hpp"
@@ -18,6 +19,12 @@ namespace py = pybind11;
 namespace pysyncq::python {
 
 namespace {
+
+// How many messages a step's pop may read ahead into the handle's backlog
+// (Queue::try_pop_visit, at most 4 KiB of them): the space of 65 messages is freed with
+// one cursor store, so an appender blocked for space is woken once for them, not 65
+// times (docs/design.md, "Read-ahead").
+constexpr std::size_t kReadAhead = 64;
 
 struct MessageIterator {
   PyObject ob_base; // PyObject_HEAD, spelled out
@@ -80,7 +87,8 @@ PyObject *iterator_next(PyObject *self) noexcept {
   // meanwhile step this iterator to its end.
   const py::object queue = py::reinterpret_borrow<py::object>(iterator.queue);
   try {
-    py::object message = self_of(queue.ptr()).pop(iterator.block, iterator.timer, iterator.decode);
+    py::object message =
+        self_of(queue.ptr()).pop(iterator.block, iterator.timer, iterator.decode, kReadAhead);
     if (message.is_none()) {
       iterator.ended = true;
       return nullptr;

@@ -304,7 +304,7 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
   append_without_gil([&] { queue.append(type.bytes, body.bytes, deadline); });
 }
 
-PyObject *QueueObject::try_pop(bool decode) {
+PyObject *QueueObject::try_pop(bool decode, std::size_t read_ahead) {
   // What the visitor makes, reached through one pointer: a visitor that small lives
   // inside its std::function, so a pop allocates nothing but the message's objects.
   struct Popped {
@@ -319,7 +319,7 @@ PyObject *QueueObject::try_pop(bool decode) {
   } popped{decode};
   // Builds only str/bytes here (see CollectorPause).
   const CollectorPause pause(decode);
-  const bool found = queue_.try_pop_visit([state = &popped](const MessageView &view) {
+  const auto visit = [state = &popped](const MessageView &view) {
     state->fields = make_fields(view, state->decode);
     if (state->fields[0] != nullptr) {
       return;
@@ -331,7 +331,8 @@ PyObject *QueueObject::try_pop(bool decode) {
       return;
     }
     throw py::error_already_set(); // out of memory: the message stays unread
-  });
+  };
+  const bool found = queue_.try_pop_visit(visit, read_ahead);
   if (popped.undecodable) {
     throw py::error_already_set();
   }
@@ -346,10 +347,11 @@ PyObject *QueueObject::try_pop(bool decode) {
   return tuple;
 }
 
-py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decode) {
+py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decode,
+                            std::size_t read_ahead) {
   Queue &queue = usable();
   const bool as_text = truthy(decode);
-  if (PyObject *message = try_pop(as_text)) {
+  if (PyObject *message = try_pop(as_text, read_ahead)) {
     return py::reinterpret_steal<py::object>(message);
   }
   if (!truthy(block)) {
@@ -359,7 +361,7 @@ py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decod
   // wait_for_message also wakes for screened messages; try_pop consumes those.
   while (
       wait_without_gil([&](Deadline slice) { return queue.wait_for_message(slice); }, deadline)) {
-    if (PyObject *message = try_pop(as_text)) {
+    if (PyObject *message = try_pop(as_text, read_ahead)) {
       return py::reinterpret_steal<py::object>(message);
     }
     if (deadline.has_passed()) {

@@ -18,12 +18,12 @@
 namespace pysyncq::shm {
 
 // Messages one registration moved out of the ring, oldest first, kept as the ring lays
-// them out (records one after another, never wrapping), so that a
-// pop serves one in place, without an allocation per message. Private memory: a fork or
-// another process never sees it. Bounded by the queue's capacity in record footprints.
-// The owner's handle mutex guards every call; each change is published to the member
-// slot (backlog_messages, backlog_bytes, backlog_full), which stats, waits for a message
-// and the deadlock verdict read.
+// them out (records one after another, never wrapping), so that a pop serves one in
+// place, without an allocation per message. Private memory: a fork or another process
+// never sees it. Bounded by the queue's capacity in record footprints. The owner's
+// handle mutex guards every call; each change is published to the member slot
+// (backlog_messages, backlog_bytes, backlog_full), which stats, waits for a message and
+// the deadlock verdict read.
 class Backlog {
 public:
   using Screened = std::function<bool(std::string_view sender, std::string_view type)>;

@@ -237,12 +237,13 @@ public:
   /// (fields that wrap around the ring's end are copied once). Does not wait.
   /// `read_ahead` > 0 is for a reader that pops message after message (an iterator): a
   /// pop that takes its message from shared memory also moves up to that many of the
-  /// messages after it (at most 4 KiB of them) into this handle's backlog, freeing their
-  /// space with the same cursor store, so that the next pops cost less. Nothing else
-  /// changes: every read of this handle (pop, pop_many, wait_for_message, notify_fd)
-  /// serves the backlog first, screens apply when a message is popped (not when it
-  /// moved), stats() count it as unread, close() and a forked child's open() drop it.
-  /// A hint: the nats:// backend, whose pops read a local inbox already, ignores it.
+  /// messages after it (at most 4 KiB of them, none over 512 bytes) into this handle's
+  /// backlog, freeing their space with the same cursor store (so an appender blocked for
+  /// space is woken once for them, not once per pop). Nothing else changes: every read
+  /// of this handle (pop, pop_many, wait_for_message, notify_fd) serves the backlog
+  /// first, screens apply when a message is popped (not when it moved), stats() count it
+  /// as unread, close() and a forked child's open() drop it. A hint: the nats://
+  /// backend, whose pops read a local inbox already, ignores it.
   bool try_pop_visit(const std::function<void(const MessageView &)> &visit,
                      std::size_t read_ahead = 0);
   /// Pops up to `max_messages` unread, unscreened messages, oldest first, handing each to

@@ -426,8 +426,9 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
         # is not None: yield m` that this was: the first None or error ends it. It is a C
         # type (python/src/iterator.cpp): the generator's frame and pop's argument parsing
         # cost a fifth of each step. Its pops read ahead (issue 17): one that takes its
-        # message from shared memory also moves up to 64 following ones (at most 4 KiB)
-        # into this handle's backlog, freeing their space with the same cursor store.
+        # message from shared memory also moves up to 64 following ones (4 KiB at most,
+        # none over 512 bytes) into this handle's backlog, freeing their space with the
+        # same cursor store.
         # They are still this handle's unread messages: every read of it (pop, pop_many,
         # another iteration or thread, asyncio, after a break, a kept half-used iterator)
         # serves the backlog first, screens apply when a message is yielded (a screen

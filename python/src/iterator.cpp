@@ -21,9 +21,9 @@ namespace pysyncq::python {
 namespace {
 
 // How many messages a step's pop may read ahead into the handle's backlog
-// (Queue::try_pop_visit, at most 4 KiB of them): the space of 65 messages is freed with
-// one cursor store, so an appender blocked for space is woken once for them, not 65
-// times (docs/design.md, "Read-ahead").
+// (Queue::try_pop_visit; small ones, 4 KiB at most): the space of up to 65 messages is
+// freed with one cursor store, so an appender blocked for space is woken once for them,
+// not once per pop (docs/design.md, "Read-ahead").
 constexpr std::size_t kReadAhead = 64;
 
 struct MessageIterator {

@@ -8,11 +8,13 @@
 namespace pysyncq::shm {
 
 namespace {
-// A pop's read-ahead stops before its copies pass this many bytes. It saves the fixed
-// costs of later pops (the ring's header reads, a cursor store and a wake per message),
-// which matter for small messages; a large message costs mostly its copy, and one read
-// ahead is copied twice.
+// What a pop's read-ahead copies at most: 4 KiB of records, none over 512 bytes. A
+// message read ahead is copied twice (out of the ring, then out of the backlog), which
+// costs about what it saves on a small message and more on a larger one (a 1 KiB body
+// read ahead made an iteration step 40 ns slower, docs/design.md "Read-ahead"). What it
+// buys is one cursor store, and at most one wake of a blocked appender, for them all.
 constexpr std::uint64_t kReadAheadBytes = 4096;
+constexpr std::uint64_t kReadAheadRecordBytes = 512;
 } // namespace
 
 std::uint64_t ShmQueue::footprint_checked(std::string_view type, std::string_view body) const {
@@ -144,10 +146,10 @@ std::size_t ShmQueue::pop_from_ring(std::size_t max_messages,
   if (read_ahead != 0 && popped != 0) {
     // Moved, not read: the backlog counts them read as it serves them. Published before
     // the cursor store below, which frees their space with the pop's own.
-    position = backlog_
-                   .read_ahead(segment_.ring, position, tail, read_ahead, kReadAheadBytes,
-                               *registration_.slot, scratch_)
-                   .next;
+    const Backlog::Limits limits{read_ahead, kReadAheadBytes, kReadAheadRecordBytes};
+    position =
+        backlog_.read_ahead(segment_.ring, position, tail, limits, *registration_.slot, scratch_)
+            .next;
   }
   if (read != 0) {
     PYSYNCQ_CRASH_POINT("pop.before_advance");

@@ -10,7 +10,7 @@ namespace {
 
 // A store this large is given back to the heap when it empties (a blocked appender's
 // backlog may have grown to the capacity); a smaller one, as a pop's read-ahead of at
-// most 4 KiB (append_pop.cpp) leaves, is kept for the next move.
+// most 4 KiB (append_pop.cpp) leaves, is kept for the next one.
 constexpr std::size_t kKeptStoreBytes = std::size_t{64} * 1024;
 
 } // namespace
@@ -150,16 +150,16 @@ Backlog::Moved Backlog::move_from_ring(const core::Ring &ring, std::uint64_t pos
 }
 
 Backlog::Moved Backlog::read_ahead(const core::Ring &ring, std::uint64_t position,
-                                   std::uint64_t tail, std::size_t max_messages,
-                                   std::uint64_t max_bytes, core::MemberSlot &slot,
+                                   std::uint64_t tail, const Limits &limits, core::MemberSlot &slot,
                                    std::string &scratch) noexcept {
   Moved moved;
   // `position < tail`: a cursor past the tail is corrupt, and so is a record that runs
   // past it (read_record_header throws); the next pop meets either in the ring.
-  while (position < tail && moved.messages < max_messages) {
+  while (position < tail && moved.messages < limits.messages) {
     try {
       const core::RecordExtent extent = core::read_record_header(ring, position, tail - position);
-      if (records_.size() + extent.total_bytes > max_bytes) {
+      if (extent.total_bytes > limits.record_bytes ||
+          records_.size() + extent.total_bytes > limits.bytes) {
         break;
       }
       push_record(ring, position, extent, scratch); // all or nothing

@@ -56,17 +56,23 @@ public:
                        std::uint64_t capacity_bytes, core::MemberSlot &slot,
                        const Screened &screened, std::string &scratch,
                        const std::string &queue_name);
-  // A pop's read-ahead, into an empty backlog: copies up to `max_messages` records of
-  // [position, tail) of `ring`, stopping before their footprints pass `max_bytes`, and
-  // publishes the counts to `slot`. None is screened now: pops screen them when they
-  // serve them, so a screen removed meanwhile still shows them. Never sets backlog_full:
-  // it moves only what the next pops would read, at most what the ring held (so within
-  // the capacity). The caller advances the cursor to `next`; `screened_out` is 0. Never
-  // throws: a record it cannot copy (corrupt, or no memory) ends it and stays in the
-  // ring, where the next pop meets it and reports it.
+  // How much a read-ahead may copy: messages, their record footprints together, and
+  // the footprint of each (it stops before the first larger one).
+  struct Limits {
+    std::size_t messages;
+    std::uint64_t bytes;
+    std::uint64_t record_bytes;
+  };
+  // A pop's read-ahead, into an empty backlog: copies the records of [position, tail)
+  // of `ring` that `limits` allow, in order, and publishes the counts to `slot`. None is
+  // screened now: pops screen them when they serve them, so a screen removed meanwhile
+  // still shows them. Never sets backlog_full: it moves only what the next pops would
+  // read, at most what the ring held (so within the capacity). The caller advances the
+  // cursor to `next`; `screened_out` is 0. Never throws: a record it cannot copy
+  // (corrupt, or no memory) ends it and stays in the ring, where the next pop meets it
+  // and reports it.
   Moved read_ahead(const core::Ring &ring, std::uint64_t position, std::uint64_t tail,
-                   std::size_t max_messages, std::uint64_t max_bytes, core::MemberSlot &slot,
-                   std::string &scratch) noexcept;
+                   const Limits &limits, core::MemberSlot &slot, std::string &scratch) noexcept;
 
 private:
   // A record of the store, as push_record wrote it (its header checked then).

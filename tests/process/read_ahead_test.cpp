@@ -120,28 +120,31 @@ TEST(ReadAhead, ScreensApplyWhenAMessageIsPoppedNotWhenItWasReadAhead) {
   queue.close();
 }
 
-TEST(ReadAhead, AReadAheadStopsAtItsCountAndAt4KiB) {
+TEST(ReadAhead, AReadAheadStopsAtItsCountAt4KiBAndBeforeARecordOver512Bytes) {
   NameGuard name(unique_name("ahead-bound"));
   Queue queue = Queue::create(name.name(), {.capacity_bytes = 1 << 20});
   queue.open("me");
+  const auto backlog = [&] { return member(queue.stats(), "me").backlog_messages; };
   append_numbered(queue, 0, 10);
   EXPECT_EQ(pop_body(queue, 3), "m0");
-  EXPECT_EQ(member(queue.stats(), "me").backlog_messages, 3U);
+  EXPECT_EQ(backlog(), 3U);
   while (pop_body(queue) != "(none)") {
   }
-  const std::string big(1500, 'x');
-  for (int i = 0; i < 6; ++i) {
-    ASSERT_TRUE(queue.try_append("t", big));
+  const std::string body(400, 'x'); // a 424-byte record: nine fit in 4 KiB
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(queue.try_append("t", body));
   }
   Message message;
   ASSERT_TRUE(queue.pop_into(message, Deadline::now(), 64));
-  EXPECT_EQ(member(queue.stats(), "me").backlog_messages, 2U) << "two of 1.5 KB fit in 4 KiB";
+  EXPECT_EQ(backlog(), 9U);
   while (pop_body(queue) != "(none)") {
   }
-  ASSERT_TRUE(queue.try_append("t", std::string(4096, 'x')));
-  ASSERT_TRUE(queue.try_append("t", std::string(4096, 'x')));
-  ASSERT_TRUE(queue.pop_into(message, Deadline::now(), 64));
-  EXPECT_EQ(member(queue.stats(), "me").backlog_messages, 0U) << "a 4 KiB body is never read ahead";
+  ASSERT_TRUE(queue.try_append("t", "m0"));
+  ASSERT_TRUE(queue.try_append("t", "m1"));
+  ASSERT_TRUE(queue.try_append("t", std::string(500, 'x'))); // a 520-byte record
+  ASSERT_TRUE(queue.try_append("t", "m3"));
+  EXPECT_EQ(pop_body(queue, 64), "m0");
+  EXPECT_EQ(backlog(), 1U) << "m1 read ahead, not the large one nor what follows it";
   queue.close();
 }
 

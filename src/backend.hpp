@@ -33,7 +33,9 @@ public:
   virtual bool try_append(std::string_view type, std::string_view body) = 0;
   virtual void append(std::string_view type, std::string_view body, Deadline deadline) = 0;
   virtual bool wait_for_space(std::uint64_t needed_bytes, Deadline deadline) = 0;
-  virtual bool try_pop_visit(const std::function<void(const MessageView &)> &visit) = 0;
+  // `read_ahead` as Queue::try_pop_visit's: a hint, which a backend may ignore.
+  virtual bool try_pop_visit(const std::function<void(const MessageView &)> &visit,
+                             std::size_t read_ahead) = 0;
   // Batches (Queue::try_append_many, append_many, pop_many_visit without waiting). The
   // defaults (src/batch.cpp) go message by message: a backend with a cheaper batch (one
   // lock round, one wake) overrides them.

@@ -86,7 +86,7 @@ void Queue::Impl::append_many(std::span<const OutgoingMessage> messages, Deadlin
 std::size_t Queue::Impl::try_pop_many_visit(std::size_t max_messages,
                                             const std::function<void(const MessageView &)> &visit) {
   std::size_t popped = 0;
-  while (popped < max_messages && try_pop_visit(visit)) {
+  while (popped < max_messages && try_pop_visit(visit, 0)) {
     ++popped;
   }
   return popped;

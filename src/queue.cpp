@@ -137,14 +137,14 @@ bool Queue::try_append(std::string_view type, std::string_view body) {
   return live().try_append(type, body);
 }
 
-bool Queue::pop_into(Message &out, Deadline deadline) {
+bool Queue::pop_into(Message &out, Deadline deadline, std::size_t read_ahead) {
   const auto copy_out = [&](const MessageView &view) {
     out.sender.assign(view.sender);
     out.type.assign(view.type);
     out.body.assign(view.body);
   };
   for (;;) {
-    if (live().try_pop_visit(copy_out)) {
+    if (live().try_pop_visit(copy_out, read_ahead)) {
       return true;
     }
     if (deadline.has_passed() || !live().wait_for_message(deadline)) {
@@ -159,8 +159,9 @@ std::optional<Message> Queue::pop(Deadline deadline) {
   }
   return std::nullopt;
 }
-bool Queue::try_pop_visit(const std::function<void(const MessageView &)> &visit) {
-  return live().try_pop_visit(visit);
+bool Queue::try_pop_visit(const std::function<void(const MessageView &)> &visit,
+                          std::size_t read_ahead) {
+  return live().try_pop_visit(visit, read_ahead);
 }
 
 bool Queue::wait_for_message(Deadline deadline) { return live().wait_for_message(deadline); }

@@ -140,8 +140,9 @@ struct MemberStats {
   /// What it has not read yet, its backlog included (record footprints, in bytes).
   std::uint64_t unread_messages = 0;
   std::uint64_t unread_bytes = 0;
-  /// Of those, the messages it moved out of the queue into its process's memory while
-  /// blocked appending (docs/design.md, "Blocked appenders"); at most capacity_bytes.
+  /// Of those, the messages it moved out of the queue into its process's memory: while
+  /// blocked appending, or read ahead by a pop (docs/design.md, "Blocked appenders",
+  /// "Read-ahead"); at most capacity_bytes.
   std::uint64_t backlog_messages = 0;
   std::uint64_t backlog_bytes = 0;
   Waiting waiting = Waiting::kNo;
@@ -230,10 +231,21 @@ public:
   /// Pops the next unread, unscreened message, waiting until `deadline`; nullopt if none.
   std::optional<Message> pop(Deadline deadline = Deadline::now());
   /// As pop, reusing `out`'s buffers (no allocation once they are large enough).
-  bool pop_into(Message &out, Deadline deadline = Deadline::now());
+  /// `read_ahead`: as try_pop_visit's.
+  bool pop_into(Message &out, Deadline deadline = Deadline::now(), std::size_t read_ahead = 0);
   /// As pop, but hands the message to `visit` in place, without copying it out
   /// (fields that wrap around the ring's end are copied once). Does not wait.
-  bool try_pop_visit(const std::function<void(const MessageView &)> &visit);
+  /// `read_ahead` > 0 is for a reader that pops message after message (an iterator): a
+  /// pop that takes its message from shared memory also moves up to that many of the
+  /// messages after it (at most 4 KiB of them, none over 512 bytes) into this handle's
+  /// backlog, freeing their space with the same cursor store (so an appender blocked for
+  /// space is woken once for them, not once per pop). Nothing else changes: every read
+  /// of this handle (pop, pop_many, wait_for_message, notify_fd) serves the backlog
+  /// first, screens apply when a message is popped (not when it moved), stats() count it
+  /// as unread, close() and a forked child's open() drop it. A hint: the nats://
+  /// backend, whose pops read a local inbox already, ignores it.
+  bool try_pop_visit(const std::function<void(const MessageView &)> &visit,
+                     std::size_t read_ahead = 0);
   /// Pops up to `max_messages` unread, unscreened messages, oldest first, handing each to
   /// `visit` in place; waits until `deadline` for the first one. Returns how many were
   /// visited. If `visit` throws, the messages before it are read, that one and the rest

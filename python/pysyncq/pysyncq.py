@@ -211,8 +211,9 @@ class MemberStats:
     alive: bool  #: False once its process has died (until it is reaped)
     unread_messages: int  #: messages it has not read yet (its lag), its backlog included
     unread_bytes: int  #: bytes of those messages (queue footprint), its backlog included
-    #: of those, the messages (and their bytes) it moved into its own memory while blocked
-    #: appending, so as not to hold back the space it waited for
+    #: of those, the messages (and their bytes) it moved into its own memory: while blocked
+    #: appending, so as not to hold back the space it waited for, or read ahead by an
+    #: iteration (``for m in q``)
     backlog_messages: int
     backlog_bytes: int
     waiting: str  #: 'no', 'message' (blocked in pop) or 'space' (blocked in append)
@@ -421,19 +422,22 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
     def __call__(self, block: bool = False, timer: Optional[float] = 0.5,
                  decode: bool = True) -> Iterator[Message]:
         """An iterator that pops messages, with pop()'s arguments, until pop returns None."""
-        # One pop per message, on purpose (issue 17). A batch (pop_many) costs about 66 ns
-        # a 16-byte message against 207 ns for pop, but it consumes the whole batch from
-        # the ring, and the messages not yet yielded would have to stay where the next
-        # read of this handle (pop, pop_many, another iteration, another thread, after a
-        # break or with a kept half-used iterator) finds them first, screened by the
-        # screens of the moment they are yielded, and gone in a forked child. That needs
-        # a pending store in the C++ handle served first by every read path, and a ring
-        # read that does not pass screened messages ahead of delivery (a screen removed
-        # mid-loop must still show them). tests/python/test_iterator.py holds these
-        # promises for whoever builds it.
-        pop = self.pop
-        while (message := pop(block, timer, decode)) is not None:
-            yield message
+        # One pop per step, as the generator `while (m := self.pop(block, timer, decode))
+        # is not None: yield m` that this was: the first None or error ends it. It is a C
+        # type (python/src/iterator.cpp): the generator's frame and pop's argument parsing
+        # cost a fifth of each step. Its pops read ahead (issue 17): one that takes its
+        # message from shared memory also moves up to 64 following ones (4 KiB at most,
+        # none over 512 bytes) into this handle's backlog, freeing their space with the
+        # same cursor store.
+        # They are still this handle's unread messages: every read of it (pop, pop_many,
+        # another iteration or thread, asyncio, after a break, a kept half-used iterator)
+        # serves the backlog first, screens apply when a message is yielded (a screen
+        # removed mid-loop still shows the messages after it), stats count them as unread,
+        # and a forked child that opens anew never sees them (docs/design.md,
+        # "Read-ahead"; tests/python/test_iterator.py holds these promises).
+        if type(self).pop is not _CORE_POP:
+            return _popping(self.pop, block, timer, decode)  # a subclass's pop, as before
+        return _pysyncq.MessageIterator(self, block, timer, decode)
 
     def __iter__(self) -> Iterator[Message]:
         """``for m in q``: pops with the defaults (no waiting) until there is no message."""
@@ -491,6 +495,16 @@ class PySyncQ(_pysyncq.Queue, AsyncQueueMixin):
         extras = {key: value for key, value in self.__dict__.items()
                   if key not in _OWN_ATTRIBUTES}
         return (_reattach, (type(self), state), extras or None)
+
+
+#: The core's pop; PySyncQ.__call__ iterates through a subclass's own pop instead.
+_CORE_POP = _pysyncq.Queue.pop
+
+
+def _popping(pop: Any, block: bool, timer: Optional[float], decode: bool) -> Iterator[Message]:
+    """What MessageIterator does, through a pop written in Python."""
+    while (message := pop(block, timer, decode)) is not None:
+        yield message
 
 
 def _reattach(cls: type, state: dict) -> PySyncQ:

@@ -304,57 +304,54 @@ void QueueObject::append(py::handle msgtype, py::handle msg, py::handle block, p
   append_without_gil([&] { queue.append(type.bytes, body.bytes, deadline); });
 }
 
-PyObject *QueueObject::try_pop(bool decode) {
-  PyObject *fields[3] = {nullptr, nullptr, nullptr};
-  bool undecodable = false;
-  const auto release_fields = [&] {
-    for (PyObject *&field : fields) {
-      Py_CLEAR(field);
-    }
-  };
-  // Builds only str/bytes here (see CollectorPause).
-  const CollectorPause pause(decode);
-  const bool popped = queue_.try_pop_visit([&](const MessageView &view) {
-    const std::string_view parts[3] = {view.sender, view.type, view.body};
-    for (int index = 0; index < 3; ++index) {
-      const char *data = parts[index].data();
-      const auto size = static_cast<Py_ssize_t>(parts[index].size());
-      fields[index] = decode ? PyUnicode_DecodeUTF8(data, size, nullptr)
-                             : PyBytes_FromStringAndSize(data, size);
-      if (fields[index] == nullptr) {
-        if (decode && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError) != 0) {
-          // Consume the message (as the original does) and raise: leaving it unread
-          // would make every later pop fail on it. pop(decode=False) reads such bytes.
-          undecodable = true;
-          return;
-        }
-        release_fields();
-        throw py::error_already_set(); // out of memory: the message stays unread
+PyObject *QueueObject::try_pop(bool decode, std::size_t read_ahead) {
+  // What the visitor makes, reached through one pointer: a visitor that small lives
+  // inside its std::function, so a pop allocates nothing but the message's objects.
+  struct Popped {
+    bool decode;
+    bool undecodable = false;
+    Fields fields{};
+    void release() noexcept {
+      for (PyObject *&field : fields) {
+        Py_CLEAR(field);
       }
     }
-  });
-  if (undecodable) {
-    release_fields();
+  } popped{decode};
+  // Builds only str/bytes here (see CollectorPause).
+  const CollectorPause pause(decode);
+  const auto visit = [state = &popped](const MessageView &view) {
+    state->fields = make_fields(view, state->decode);
+    if (state->fields[0] != nullptr) {
+      return;
+    }
+    if (state->decode && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError) != 0) {
+      // Consume the message (as the original does) and raise: leaving it unread would
+      // make every later pop fail on it. pop(decode=False) reads such bytes.
+      state->undecodable = true;
+      return;
+    }
+    throw py::error_already_set(); // out of memory: the message stays unread
+  };
+  const bool found = queue_.try_pop_visit(visit, read_ahead);
+  if (popped.undecodable) {
     throw py::error_already_set();
   }
-  if (!popped) {
+  if (!found) {
     return nullptr;
   }
-  PyObject *tuple = PyTuple_New(3);
+  PyObject *tuple = steal_into_tuple(popped.fields);
   if (tuple == nullptr) {
-    release_fields();
+    popped.release();
     throw py::error_already_set();
-  }
-  for (int index = 0; index < 3; ++index) {
-    PyTuple_SET_ITEM(tuple, index, fields[index]); // steals
   }
   return tuple;
 }
 
-py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decode) {
+py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decode,
+                            std::size_t read_ahead) {
   Queue &queue = usable();
   const bool as_text = truthy(decode);
-  if (PyObject *message = try_pop(as_text)) {
+  if (PyObject *message = try_pop(as_text, read_ahead)) {
     return py::reinterpret_steal<py::object>(message);
   }
   if (!truthy(block)) {
@@ -364,7 +361,7 @@ py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decod
   // wait_for_message also wakes for screened messages; try_pop consumes those.
   while (
       wait_without_gil([&](Deadline slice) { return queue.wait_for_message(slice); }, deadline)) {
-    if (PyObject *message = try_pop(as_text)) {
+    if (PyObject *message = try_pop(as_text, read_ahead)) {
       return py::reinterpret_steal<py::object>(message);
     }
     if (deadline.has_passed()) {

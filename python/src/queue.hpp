@@ -6,6 +6,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -19,7 +20,9 @@ public:
   void close();
   void append(pybind11::handle msgtype, pybind11::handle msg, pybind11::handle block,
               pybind11::handle timer);
-  pybind11::object pop(pybind11::handle block, pybind11::handle timer, pybind11::handle decode);
+  // `read_ahead`: Queue::try_pop_visit's (an iteration's pops read ahead, iterator.cpp).
+  pybind11::object pop(pybind11::handle block, pybind11::handle timer, pybind11::handle decode,
+                       std::size_t read_ahead = 0);
   // Batches: one call of the core each (Queue::append_many, pop_many_visit).
   void append_many(pybind11::handle messages, pybind11::handle block, pybind11::handle timer);
   pybind11::list pop_many(pybind11::handle max_messages, pybind11::handle block,
@@ -53,7 +56,7 @@ public:
 private:
   Queue &usable(); // throws ValueError after close()
   // Pops one message without waiting: a new (sender, type, body) tuple, or nullptr.
-  PyObject *try_pop(bool decode);
+  PyObject *try_pop(bool decode, std::size_t read_ahead);
   // Pops up to `max_messages` without waiting: a list of new tuples (maybe empty).
   pybind11::list try_pop_many(std::size_t max_messages, bool decode);
   ScreenSet &screen(int which);

@@ -269,7 +269,10 @@ public:
 
   // --- pop ---
 
-  bool try_pop_visit(const std::function<void(const MessageView &)> &visit) override {
+  // No read-ahead: the messages wait in this process's inbox already, where a pop reads
+  // them without a round trip.
+  bool try_pop_visit(const std::function<void(const MessageView &)> &visit,
+                     std::size_t /*read_ahead*/) override {
     std::lock_guard local(mutex_);
     require_open();
     for (;;) {

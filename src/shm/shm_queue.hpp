@@ -7,7 +7,7 @@
 //   registration.cpp  open, close, reap, unlink, the handle's checks
 //   append_pop.cpp    the non-blocking append and pop (the hot path)
 //   waits.cpp         blocking append, waits for space and for a message, space tickets
-//   backlog.cpp       a blocked appender's backlog
+//   backlog.cpp       the backlog: a blocked appender's moves, a pop's read-ahead
 //   sleepers.*        going to sleep and waking
 //   lock.cpp          the queue lock: crash repair, the bounded wait of the tools
 //   stats.cpp         stats()
@@ -65,11 +65,14 @@ public:
   bool wait_for_space(std::uint64_t needed, Deadline deadline) override {
     return wait_for_space_as(needed, deadline, kNoTicket);
   }
-  bool try_pop_visit(const std::function<void(const MessageView &)> &visit) override {
-    return try_pop_many_visit(1, visit) != 0;
+  bool try_pop_visit(const std::function<void(const MessageView &)> &visit,
+                     std::size_t read_ahead) override {
+    return pop_visit(1, visit, read_ahead) != 0;
   }
   std::size_t try_pop_many_visit(std::size_t max_messages,
-                                 const std::function<void(const MessageView &)> &visit) override;
+                                 const std::function<void(const MessageView &)> &visit) override {
+    return pop_visit(max_messages, visit, 0);
+  }
   bool wait_for_message(Deadline deadline) override;
 
   // --- maintenance and inspection (registration.cpp, stats.cpp) ---
@@ -160,6 +163,14 @@ private:
                        Deadline deadline);
   std::uint64_t footprint_checked(std::span<const OutgoingMessage> batch) const;
   bool wait_for_space_as(std::uint64_t needed, Deadline deadline, std::uint64_t ticket);
+  // Pops up to `max_messages` without waiting, the backlog first; one that reads the ring
+  // then reads up to `read_ahead` more messages ahead into the backlog.
+  std::size_t pop_visit(std::size_t max_messages,
+                        const std::function<void(const MessageView &)> &visit,
+                        std::size_t read_ahead);
+  std::size_t pop_from_ring(std::size_t max_messages,
+                            const std::function<void(const MessageView &)> &visit,
+                            std::size_t read_ahead);
   void release_space(std::uint64_t next, std::uint64_t messages);
   void move_to_backlog_if_holding(const Registration &me);
 
@@ -182,7 +193,7 @@ private:
   ForkSafeMutex local_mutex_; // serialises this handle's threads around the cursor
   Registration registration_;
   std::string scratch_; // backs a field that wraps around the ring's end
-  Backlog backlog_;     // under local_mutex_
+  Backlog backlog_;     // under local_mutex_; read first by every pop
 };
 
 } // namespace pysyncq::shm

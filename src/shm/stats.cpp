@@ -47,6 +47,8 @@ Stats ShmQueue::stats() const {
       entry.member.slot = index;
       entry.member.pid = slot.pid;
       entry.member.sender.assign(slot.sender, strnlen(slot.sender, sizeof slot.sender));
+      // SYNC POINT: backlog published (acquire; the owner stores its backlog counts
+      // before its cursor): messages that left the ring for the backlog are counted.
       entry.cursor = slot.cursor.load(std::memory_order_acquire);
       entry.start_time = slot.start_time;
       entry.member.unread_bytes = tail >= entry.cursor ? tail - entry.cursor : 0;

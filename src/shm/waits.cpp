@@ -82,11 +82,14 @@ void ShmQueue::append_as_batch(std::span<const OutgoingMessage> batch, std::uint
 
 bool ShmQueue::wait_for_message(Deadline deadline) {
   const Registration me = registration();
-  // Relaxed: our own cursor and backlog count; a concurrent pop of ours only moves the
-  // cursor towards the tail, and a move into the backlog only adds to it.
+  // Our own cursor and backlog count, which another thread of ours may change (a pop, a
+  // read-ahead, a move into the backlog). SYNC POINT: backlog published (acquire on the
+  // cursor; the seq_cst cursor store in release_space() follows the count's store): a
+  // cursor seen moved past messages comes with the count of those it moved into the
+  // backlog.
   const auto has_message = [&] {
     return header().tail.load(std::memory_order_acquire) !=
-               me.slot->cursor.load(std::memory_order_relaxed) ||
+               me.slot->cursor.load(std::memory_order_acquire) ||
            me.slot->backlog_messages.load(std::memory_order_relaxed) != 0;
   };
   if (has_message()) {
@@ -103,7 +106,8 @@ bool ShmQueue::wait_for_message(Deadline deadline) {
   // polling"). So readers never contend with appenders for the lock to sleep.
   const auto has_message_now = [&] {
     return header().tail.load(std::memory_order_seq_cst) !=
-               me.slot->cursor.load(std::memory_order_relaxed) ||
+               // SYNC POINT: backlog published (acquire, as in has_message).
+               me.slot->cursor.load(std::memory_order_acquire) ||
            me.slot->backlog_messages.load(std::memory_order_relaxed) != 0;
   };
   for (;;) {

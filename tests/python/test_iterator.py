@@ -8,16 +8,25 @@ fail if a message were lost, repeated or reordered.
 
 Handshakes are pipes; every wait has a generous timer."""
 
+import asyncio
+import gc
+import json
 import multiprocessing as mp
+import os
+import pathlib
 import random
+import select
+import subprocess
 import threading
 import time
+import weakref
 
 import pytest
 
 import pysyncq
 
 TIMER = 30.0  # seconds: only a hung test ever waits this long
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def filled(queue_name, count, types=("a",)):
@@ -261,3 +270,151 @@ def test_an_iteration_yields_what_pop_would_with_its_arguments(queue_name, decod
     assert [tuple(m) for m in reader(decode=decode)] == expected
     writer.close()
     reader.close()
+
+
+# --- the iterator is a C type now (python/src/iterator.cpp): what the generator did ---
+
+
+def test_an_iteration_that_found_no_message_stays_ended_as_a_generator_did(queue_name):
+    writer, reader = filled(queue_name, 1)
+    ended = iter(reader)
+    assert iter(ended) is ended
+    assert [m[2] for m in ended] == ["0"]
+    writer.append("t", "1")
+    assert next(ended, None) is None  # ended for good: a new iteration reads "1"
+    assert [m[2] for m in reader] == ["1"]
+    writer.close()
+    reader.close()
+
+
+def test_an_iteration_that_raised_stays_ended_and_the_next_read_goes_on(queue_name):
+    writer, reader = filled(queue_name, 0)
+    writer.append("t", b"\xff")  # not UTF-8: consumed and raised, as pop does
+    writer.append("t", "after")
+    iteration = iter(reader)
+    with pytest.raises(UnicodeDecodeError):
+        next(iteration)
+    assert next(iteration, None) is None
+    assert [m[2] for m in reader] == ["after"]
+    writer.close()
+    reader.close()
+
+
+def test_an_iteration_pops_through_a_subclass_pop(queue_name):
+    class Tagged(pysyncq.PySyncQ):
+        def pop(self, block=False, timer=0.5, decode=True):
+            message = super().pop(block, timer, decode)
+            return None if message is None else ("tagged",) + tuple(message[1:])
+
+    writer = pysyncq.PySyncQ(queue_name, start="fork")
+    reader = Tagged(queue_name, create=False, start="fork")
+    writer.open("w")
+    reader.open("r")
+    writer.append("t", "0")
+    writer.append("t", "1")
+    assert list(reader) == [("tagged", "t", "0"), ("tagged", "t", "1")]
+    writer.close()
+    reader.close()
+
+
+def test_an_iterator_keeps_its_queue_alive_and_a_cycle_through_it_is_collected(queue_name):
+    writer, reader = filled(queue_name, 2)
+    iteration = iter(reader)
+    reader_ref = weakref.ref(reader)
+    del reader
+    assert next(iteration)[2] == "0"  # the queue lives on in its iterator
+    queue = reader_ref()
+    queue.kept = iteration  # queue -> iterator -> queue
+    del queue, iteration
+    gc.collect()
+    assert reader_ref() is None
+    writer.close()
+
+
+# --- read-ahead: a step that pops from shared memory may move up to 64 following
+# messages into the handle's backlog (docs/design.md, "Read-ahead") ---
+
+
+def member(q, sender):
+    """The MemberStats of `sender` in q.stats()."""
+    return next(m for m in q.stats().member_list if m.sender == sender)
+
+
+def test_a_screen_removed_mid_loop_shows_the_messages_read_ahead_after_it(queue_name):
+    writer, reader = filled(queue_name, 10, types=("a", "b"))
+    reader.scrntype = {"b"}
+    iteration = iter(reader)
+    assert next(iteration)[2] == "0"
+    assert member(reader, "r").backlog_messages == 9  # read ahead, the 'b's unscreened
+    reader.scrntype.discard("b")
+    assert [m[2] for m in iteration] == [str(i) for i in range(1, 10)]
+    writer.close()
+    reader.close()
+
+
+def test_stats_count_what_an_iteration_read_ahead_as_the_members_unread(queue_name):
+    writer, reader = filled(queue_name, 100)
+    assert writer.pop() is None  # the writer passes its own (screened) messages
+    for message in reader:
+        break
+    footprint = reader._footprint(1, 1, 2)  # sender 'w', type 'a', bodies '10'..'64'
+    stats = reader.stats()
+    me = member(reader, "r")
+    assert (me.unread_messages, me.backlog_messages) == (99, 64)
+    assert me.backlog_bytes == 54 * footprint + 10 * reader._footprint(1, 1, 1)
+    assert stats.queued_messages == 100 - 65  # their space is free, as after pops
+    syncq = pathlib.Path(os.environ.get("SYNCQ", ROOT / "build" / "cli" / "syncq"))
+    if syncq.is_file():  # the CLI shows the same lag
+        shown = json.loads(subprocess.run([str(syncq), "stat", "--json", queue_name],
+                                          capture_output=True, check=True, timeout=TIMER).stdout)
+        entry = next(m for m in shown["member_list"] if m["sender"] == "r")
+        assert (entry["unread_messages"], entry["backlog_messages"]) == (99, 64)
+    assert len(list(reader)) == 99
+    assert (member(reader, "r").unread_messages, member(reader, "r").backlog_messages) == (0, 0)
+    writer.close()
+    reader.close()
+
+
+def test_asyncio_after_a_break_with_read_ahead_pending_returns_at_once(queue_name):
+    writer, reader = filled(queue_name, 5)
+    assert writer.pop() is None  # the writer passes its own (screened) messages
+    for message in reader:
+        break
+    assert reader.stats().queued_messages == 0  # only the backlog holds messages now
+    reader._arm_for_message()  # the notify fd says so at once
+    assert select.select([reader._notify_fd()], [], [], TIMER)[0]
+    reader._disarm()
+
+    async def main():
+        got = [(await reader.apop(timer=TIMER))[2]]
+        async for message in reader.aiter():
+            got.append(message[2])
+            if len(got) == 4:
+                return got
+
+    assert asyncio.run(asyncio.wait_for(main(), TIMER)) == ["1", "2", "3", "4"]
+    writer.close()
+    reader.close()
+
+
+def test_a_blocked_append_after_a_break_goes_on_in_one_order_and_loses_nothing(queue_name):
+    each = pysyncq.PySyncQ._footprint(2, 1, 3)  # sender 'me', type 't', bodies '100'..
+    q = pysyncq.PySyncQ(queue_name, size=10 * each, start="fork")
+    q.open("me", filtself=False)  # a lone member that reads its own messages
+    for number in range(100, 110):  # the ring is full
+        q.append("t", str(number))
+    for message in q:
+        assert message[2] == "100"
+        break  # 101..109 read ahead: the ring is empty, the backlog holds nine
+    for number in range(110, 121):  # ten fill the ring; the last one moves 110 over
+        q.append("t", str(number), block=True, timer=TIMER)
+    with pytest.raises(pysyncq.Deadlock):  # a full ring and a full backlog, as without
+        q.append("t", "121", block=True, timer=TIMER)
+    got = [q.pop()[2]] + [m[2] for m in q.pop_many(3)]
+    for message in q:
+        got.append(message[2])
+        if len(got) == 10:
+            break
+    got += [m[2] for m in q]
+    assert got == [str(number) for number in range(101, 121)]
+    q.close()

@@ -75,11 +75,13 @@ build_ahead() {
   with_build_lock build-portable make --no-print-directory build-portable
   with_build_lock build-windows make --no-print-directory build-windows
   if [ "$sanitizers" = 1 ]; then
-    with_build_lock build-asan build_asan
     with_build_lock build-tsan build_tsan
   fi
   if [ "$fuzzing" = 1 ]; then
     with_build_lock build-fuzz build_fuzz
+  fi
+  if [ "$sanitizers" = 1 ]; then
+    with_build_lock build-asan build_asan
   fi
 }
 # Its own process group (setsid), ended with everything it started if we stop early.
@@ -106,11 +108,6 @@ stage "C++ tests on Windows, under Wine (build-windows/)"
 with_build_lock build-windows bounded make --no-print-directory test-windows || failed+=("windows")
 
 if [ "$sanitizers" = 1 ]; then
-  stage "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
-  { with_build_lock build-asan build_asan &&
-    ASAN_OPTIONS=detect_leaks=1 bounded ctest --test-dir build-asan --output-on-failure -j "$JOBS"; } \
-    || failed+=("sanitizers")
-
   # ThreadSanitizer on the multi-threaded, multi-process stress (the soak program: each
   # writer process runs an appending and a popping thread on one handle). halt_on_error:
   # a child that sees a race dies with 66 at once (children end with _exit, so a report
@@ -147,6 +144,12 @@ if [ "$sanitizers" = 1 ]; then
       failed+=("fuzz-build")
     fi
   fi
+
+  # Last: the builder ahead works on this, the biggest build, while the stages before run.
+  stage "C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+  { with_build_lock build-asan build_asan &&
+    ASAN_OPTIONS=detect_leaks=1 bounded ctest --test-dir build-asan --output-on-failure -j "$JOBS"; } \
+    || failed+=("sanitizers")
 fi
 
 stage ""

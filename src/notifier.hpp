@@ -37,7 +37,7 @@ public:
   /// Closes the fd of an inherited notifier; the caller then leaks the object.
   void abandon() noexcept;
   /// Clears the fd, then makes it readable once the member has an unread message
-  /// (screened or not) or has been closed. Adds to an arm_for_space() still pending.
+  /// (perhaps a screened one) or has been closed. Adds to an arm_for_space() still pending.
   void arm_for_message();
   /// Clears the fd, then makes it readable once `needed_bytes` are free, or once the
   /// wait can never succeed (the append that follows then raises the reason). Adds to an

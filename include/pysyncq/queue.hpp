@@ -257,8 +257,11 @@ public:
   std::size_t pop_many(std::vector<Message> &out, std::size_t max_messages,
                        Deadline deadline = Deadline::now());
 
-  /// Waits until this member has an unread message (screened or not) or the deadline
-  /// passes; returns whether one is there. For bindings that pop with a lock of their own.
+  /// Waits until this member has an unread message or the deadline passes; returns
+  /// whether one is there. It may return for a message that the screens skip (then pop
+  /// finds nothing), but appends of only such messages need not wake it (shared memory:
+  /// docs/design.md, "Waking only who wants a message"). For bindings that pop with a
+  /// lock of their own.
   bool wait_for_message(Deadline deadline);
   /// Waits until `needed_bytes` are free or the deadline passes; throws as append does
   /// when it can never succeed (too large, deadlock). Returns whether space is there.
@@ -284,8 +287,8 @@ public:
   void set_interrupt_hook(std::function<void()> hook);
 
   /// For event loops (asyncio, epoll): a file descriptor owned by this handle that becomes
-  /// readable after arm_for_message() once this member has an unread message (screened or
-  /// not, or the registration is gone), or after arm_for_space(n) once n bytes are free
+  /// readable after arm_for_message() once this member has an unread message (perhaps one
+  /// its screens skip, as wait_for_message; or the registration is gone), or after arm_for_space(n) once n bytes are free
   /// (or the append can never succeed). Each arm clears it first; then pop or append
   /// without waiting, and arm again if that found nothing. A helper thread per handle does
   /// the waiting while armed; nothing runs while disarmed. Not for use across fork.

@@ -358,7 +358,7 @@ py::object QueueObject::pop(py::handle block, py::handle timer, py::handle decod
     return py::none();
   }
   const Deadline deadline = deadline_from(timer);
-  // wait_for_message also wakes for screened messages; try_pop consumes those.
+  // wait_for_message may return for screened messages; try_pop consumes those.
   while (
       wait_without_gil([&](Deadline slice) { return queue.wait_for_message(slice); }, deadline)) {
     if (PyObject *message = try_pop(as_text, read_ahead)) {
@@ -446,7 +446,7 @@ py::list QueueObject::pop_many(py::handle max_messages, py::handle block, py::ha
     return messages;
   }
   const Deadline deadline = deadline_from(timer);
-  // wait_for_message also wakes for screened messages; try_pop_many consumes those.
+  // wait_for_message may return for screened messages; try_pop_many consumes those.
   while (
       wait_without_gil([&](Deadline slice) { return queue.wait_for_message(slice); }, deadline)) {
     messages = try_pop_many(static_cast<std::size_t>(most), as_text);

@@ -3,7 +3,7 @@
 // kLayoutVersion on any change of width, order or meaning.
 //
 //   offset 0                  SegmentHeader   (11 cache lines)
-//   members_offset            MemberSlot[max_members]  (128 bytes each)
+//   members_offset            MemberSlot[max_members]  (192 bytes each)
 //   ring_offset               ring            (capacity_bytes, a multiple of 8)
 //
 // Offsets only, never pointers: every process maps the segment at its own address.
@@ -24,7 +24,9 @@ inline constexpr std::uint64_t kMagic = 0x3151'4e59'5359'5950ULL;
 // 2: backlogs and space tickets. 3: spin leases and the last wake (issue 17), lock_kind
 // and the full queue name (issue 18). 4: readers sleep for a message without the lock
 // (message_wake_wanted; message_sleepers and the slots' message counts change lock-free).
-inline constexpr std::uint32_t kLayoutVersion = 4;
+// 5: appenders wake only the members that want a message (message_wake_wanted became a
+// mask of slot bits; each slot publishes what it screens out, on a third line).
+inline constexpr std::uint32_t kLayoutVersion = 5;
 // The cache line of x86-64 and of most arm64 cores: fields that different processes write
 // often live on different lines, so their writes do not contend.
 inline constexpr std::size_t kCacheLine = 64;
@@ -142,12 +144,14 @@ struct alignas(kCacheLine) SegmentHeader {
   // it), so it is never below the slots' sum; a reader killed between the two leaves it
   // one too high, which only makes the spin rule see one more sleeper.
   std::atomic<std::uint32_t> message_sleepers;
-  // 1: a reader announced, since the last wake, that it is going to sleep for a message.
-  // Set (seq_cst) by the reader before its last look at tail; an appender loads it
-  // (seq_cst) after publishing tail and, when it is 1, clears it (exchange), bumps
-  // message_futex and wakes every sleeper, who announce again if they sleep again
-  // (Dekker's pattern; docs/design.md, "Waiting without polling"). A reader killed while
-  // announced costs the next append one wake, never more: no repair needed.
+  // Which members announced, since they were last woken, that they are going to sleep
+  // for a message: bit (slot index % 32), core::wake_bit_of. Set (fetch_or, seq_cst) by
+  // the reader before its last look at tail; an appender loads it (seq_cst) after
+  // publishing tail and, when it is not 0, picks the announced bits whose members want
+  // what it appended (core/wake_filter.hpp), clears those (fetch_and), bumps
+  // message_futex and wakes them; the rest stay announced for later appends (Dekker's
+  // pattern; docs/design.md, "Waiting without polling"). A reader killed while announced
+  // costs a later append one wake, never more: no repair needed.
   std::atomic<std::uint32_t> message_wake_wanted;
 
   // --- line 4: space futex ---
@@ -197,8 +201,15 @@ static_assert(offsetof(SegmentHeader, lock_kind) == 60, "docs/design.md table");
 static_assert(offsetof(SegmentHeader, queue_name) == 448, "docs/design.md table");
 static_assert(sizeof(SegmentHeader) == 11 * kCacheLine, "header is 11 cache lines");
 
+// How many screens (senders and types together) a slot can publish for wakers; a member
+// with more is woken for every message (core/wake_filter.hpp).
+inline constexpr std::uint32_t kScreenHashSlots = 7;
+// MemberSlot::screen_count of a member whose screens did not fit: wake it for everything.
+inline constexpr std::uint32_t kScreensUnknown = 0xFFFF'FFFFU;
+
 // One registration. Line 0 is written by its owner on every pop; line 1 only when the
-// owner joins, leaves or sleeps, so appenders scanning cursors share no line with them.
+// owner joins, leaves or sleeps, so appenders scanning cursors share no line with them;
+// line 2 when the owner sleeps with other screens than last time.
 struct alignas(kCacheLine) MemberSlot {
   // --- line 0: owner-written read position ---
   // SYNC POINT: consumed. The owner seq_cst-stores its cursor after copying a message
@@ -234,6 +245,15 @@ struct alignas(kCacheLine) MemberSlot {
   // then free its space while one waits, so deadlock detection must not count on it.
   std::atomic<std::uint32_t> flags;
   char sender[kCacheLine - 36];             // stats copy of the sender, truncated, NUL-padded
+
+  // --- line 2: what the owner screens out, for appenders deciding whom to wake ---
+  // core/wake_filter.hpp: a seqlock. The owner makes screen_sequence odd, writes the
+  // count and hashes (relaxed), and makes it even again (seq_cst, before it announces a
+  // sleep). An appender that reads an odd or changed sequence, or a count above
+  // kScreenHashSlots, wakes the member. All zero (a fresh slot) screens nothing out.
+  alignas(kCacheLine) std::atomic<std::uint32_t> screen_sequence;
+  std::atomic<std::uint32_t> screen_count; // hashes in use, or kScreensUnknown
+  std::atomic<std::uint64_t> screen_hashes[kScreenHashSlots]; // core::screen_hash values
 };
 
 static_assert(offsetof(MemberSlot, cursor) == 0, "cursor line");
@@ -244,7 +264,9 @@ static_assert(offsetof(MemberSlot, state) == kCacheLine, "identity on its own li
 static_assert(offsetof(MemberSlot, start_time) == 80, "docs/design.md table");
 static_assert(offsetof(MemberSlot, flags) == 96, "docs/design.md table");
 static_assert(offsetof(MemberSlot, sender) == 100, "docs/design.md table");
-static_assert(sizeof(MemberSlot) == 2 * kCacheLine, "slot is two cache lines");
+static_assert(offsetof(MemberSlot, screen_sequence) == 2 * kCacheLine, "screens on line 2");
+static_assert(offsetof(MemberSlot, screen_hashes) == 136, "docs/design.md table");
+static_assert(sizeof(MemberSlot) == 3 * kCacheLine, "slot is three cache lines");
 
 // A message in the ring: this header, then sender, type and body bytes, then zero
 // padding to the next multiple of kRingAlignment. A record may wrap around the ring's

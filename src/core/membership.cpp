@@ -1,5 +1,7 @@
 #include "core/membership.hpp"
 
+#include "core/wake_filter.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -34,6 +36,7 @@ std::optional<std::uint32_t> MemberTable::join(int pid, std::uint64_t start_time
     candidate.space_ticket.store(0, std::memory_order_relaxed);
     candidate.space_needed.store(0, std::memory_order_relaxed);
     candidate.backlog_full.store(0, std::memory_order_relaxed);
+    clear_screens(candidate); // the last owner's screens are not ours
     // Atomic (relaxed): a waiter checks without the lock whether its slot is still its own
     // (Registration::still_ours), so this store may race with that load.
     std::atomic_ref<std::int32_t>(candidate.pid).store(pid, std::memory_order_relaxed);

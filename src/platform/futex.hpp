@@ -19,12 +19,22 @@ enum class FutexWaitResult {
   kInterrupted,    // a signal arrived (EINTR): let the caller look at it, then re-check
 };
 
+/// The wake bits of a sleeper that every wake reaches.
+inline constexpr std::uint32_t kEveryWakeBit = 0xFFFF'FFFFU;
+
 /// Sleeps while `*word == expected`, until woken or `deadline` (absolute, monotonic).
+/// `wake_bits` (not 0): which futex_wake_bits() calls reach this sleeper, those whose bits
+/// share one with it; futex_wake_all() reaches every sleeper whatever its bits.
 FutexWaitResult futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected,
-                           Deadline deadline);
+                           Deadline deadline, std::uint32_t wake_bits = kEveryWakeBit);
 
 /// Wakes every sleeper on `word`. Waking all, never one, means a sleeper killed in its
 /// sleep can never swallow the wake-up that a live sleeper needed.
 void futex_wake_all(std::atomic<std::uint32_t> &word) noexcept;
+
+/// Wakes every sleeper on `word` whose wake bits share one with `bits` (Linux: the
+/// kernel's bitset wake, one system call). Where the OS cannot tell sleepers apart
+/// (macOS, Windows) it wakes them all: a sleeper must treat any wake as a hint anyway.
+void futex_wake_bits(std::atomic<std::uint32_t> &word, std::uint32_t bits) noexcept;
 
 } // namespace pysyncq::platform

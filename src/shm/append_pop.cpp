@@ -75,7 +75,7 @@ bool ShmQueue::try_append_as(std::span<const OutgoingMessage> batch, std::uint64
   });
   if (appended) {
     PYSYNCQ_CRASH_POINT("append.before_wake"); // published and unlocked, nobody woken yet
-    sleepers_.wake_message_sleepers();
+    sleepers_.wake_message_sleepers(sender_here(), batch);
   }
   return appended;
 }

@@ -40,7 +40,7 @@ class ShmQueue final : public Queue::Impl {
 public:
   ShmQueue(Segment segment, std::optional<std::chrono::milliseconds> inspect_lock_timeout)
       : segment_(std::move(segment)), inspect_lock_timeout_(inspect_lock_timeout),
-        sleepers_(*segment_.header), spin_wait_(*segment_.header) {}
+        sleepers_(*segment_.header, segment_.members), spin_wait_(*segment_.header) {}
   ~ShmQueue() override;
 
   // --- registration (registration.cpp) ---

@@ -3,20 +3,26 @@
 // A waiter first spins (spin_wait.hpp, no syscall), then announces itself (for space
 // under the queue lock, for a message without it) and sleeps on one of two futex words
 // in the header, for at most kRecheckInterval at a time. Wakers bump the word and wake
-// only when an announcement says someone sleeps, so the hot path makes no syscall.
+// only when an announcement says someone sleeps, so the hot path makes no syscall; an
+// append wakes only the members that want one of its messages (core/wake_filter.hpp).
 // docs/design.md, "Waiting without polling, and without syscalls on the hot path", says
 // why each order is what it is.
 #pragma once
 
 #include "core/layout.hpp"
+#include "core/membership.hpp"
+#include "core/wake_filter.hpp"
 #include "deadlines.hpp"
 #include "platform/clock.hpp"
 #include "platform/futex.hpp"
+#include "pysyncq/queue.hpp"
 #include "shm/registration.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <span>
+#include <string_view>
 
 namespace pysyncq::shm {
 
@@ -33,25 +39,16 @@ enum class WaitFor { kMessage, kSpace };
 // The sleeper bookkeeping of one segment: the futex words, what wakers read to decide
 // whether to wake (space_sleepers; message_wake_wanted), the queue-wide counts, and each
 // member slot's own counts (so reaping and crash repair can take a dead sleeper's counts
-// back). Holds only a pointer to the header; cheap to copy.
+// back). Holds only pointers to the header and the member table; cheap to copy.
 class Sleepers {
 public:
-  explicit Sleepers(core::SegmentHeader &header) noexcept : header_(&header) {}
+  Sleepers(core::SegmentHeader &header, const core::MemberTable &members) noexcept
+      : header_(&header), members_(&members) {}
 
   // --- wakers ---
 
   // Wakes every thread asleep on `what`'s word, in any process. Any thread, no lock.
-  void wake(WaitFor what) const noexcept {
-    std::atomic<std::uint32_t> &word = word_of(what);
-    // Relaxed: when the event came, a hint for the woken sleepers' learning (SpinWait).
-    header_->last_wake_ns.store(platform::monotonic_ns(), std::memory_order_relaxed);
-    // seq_cst: after wake_message_sleepers()'s clear of message_wake_wanted in the one
-    // total order, so a reader whose announcement the clear took read `seen` before this
-    // bump and its sleep ends at once (see announce_message). Space sleepers read the
-    // word under the lock and need no more than the lock.
-    word.fetch_add(1, std::memory_order_seq_cst);
-    platform::futex_wake_all(word);
-  }
+  void wake(WaitFor what) const noexcept { wake(what, platform::kEveryWakeBit); }
 
   // Wakes appenders waiting for space, if any announced itself. No lock. A caller that
   // just freed space must have stored its cursor seq_cst before this (see release_space).
@@ -62,21 +59,12 @@ public:
     }
   }
 
-  // Wakes readers asleep for a message, if one announced itself since the last wake. No
-  // lock. The caller must have published tail with a seq_cst store before this. Costs an
-  // append with nobody asleep one load of a line that only sleepers write.
-  void wake_message_sleepers() const noexcept {
-    // seq_cst: Dekker with announce_message(): the appender stores tail then loads this,
-    // the reader stores this then loads tail; at least one sees the other.
-    if (header_->message_wake_wanted.load(std::memory_order_seq_cst) == 0) {
-      return;
-    }
-    // Clear before the bump in wake(): a reader that announces after the clear stays
-    // announced for the next append; one that announced before it read `seen` before
-    // the bump, so its futex wait returns at once or is woken below.
-    header_->message_wake_wanted.exchange(0, std::memory_order_seq_cst);
-    wake(WaitFor::kMessage);
-  }
+  // Wakes the readers asleep for a message that want one of `batch` (appended by
+  // `sender`), if any announced itself since it was last woken. No lock. The caller must
+  // have published tail with a seq_cst store before this. Costs an append with nobody
+  // asleep one load of a line that only sleepers and wakers write.
+  void wake_message_sleepers(std::string_view sender,
+                             std::span<const OutgoingMessage> batch) const noexcept;
 
   // --- sleepers for space: under the queue lock ---
 
@@ -134,7 +122,9 @@ public:
   // retracts. The caller re-checks the queue.
   void sleep_for_message(const Registration &me, std::uint32_t seen, Deadline until) const {
     try {
-      (void)platform::futex_wait(header_->message_futex, seen, until); // the caller re-checks
+      // Only wakes for our slot's bit reach us: appends we screen out do not.
+      (void)platform::futex_wait(header_->message_futex, seen, until,
+                                 core::wake_bit_of(me.index)); // the caller re-checks
     } catch (...) {
       retract_message(me);
       throw;
@@ -147,12 +137,38 @@ public:
     return earlier(Deadline::after(kRecheckInterval), deadline);
   }
 
+  // The owner of `me`, before it announces a sleep for a message: its slot tells wakers
+  // what it screens out (core/wake_filter.hpp), from `senders` and `types`.
+  template <class Senders, class Types>
+  void publish_screens(const Registration &me, const Senders &senders,
+                       const Types &types) const noexcept {
+    (void)core::publish_screens(*me.slot, core::digest_screens(senders, types));
+  }
+
 private:
+  // Bumps `what`'s word and wakes its sleepers whose wake bits meet `bits`.
+  void wake(WaitFor what, std::uint32_t bits) const noexcept {
+    std::atomic<std::uint32_t> &word = word_of(what);
+    // Relaxed: when the event came, a hint for the woken sleepers' learning (SpinWait).
+    header_->last_wake_ns.store(platform::monotonic_ns(), std::memory_order_relaxed);
+    // seq_cst: after wake_message_sleepers()'s clear of message_wake_wanted bits in the
+    // one total order, so a reader whose announcement the clear took read `seen` before
+    // this bump and its sleep ends at once (see announce_message). Space sleepers read
+    // the word under the lock and need no more than the lock.
+    word.fetch_add(1, std::memory_order_seq_cst);
+    if (bits == platform::kEveryWakeBit) {
+      platform::futex_wake_all(word);
+    } else {
+      platform::futex_wake_bits(word, bits);
+    }
+  }
+
   std::atomic<std::uint32_t> &word_of(WaitFor what) const noexcept {
     return what == WaitFor::kSpace ? header_->space_futex : header_->message_futex;
   }
 
   core::SegmentHeader *header_;
+  const core::MemberTable *members_;
 };
 
 } // namespace pysyncq::shm

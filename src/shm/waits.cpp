@@ -124,6 +124,8 @@ bool ShmQueue::wait_for_message(Deadline deadline) {
       }
       continue;
     }
+    // Our screens first, so that appends of messages we would skip do not wake us.
+    sleepers_.publish_screens(me, screened_senders_, screened_types_);
     const std::uint32_t seen = sleepers_.message_word_now();
     sleepers_.announce_message(me);
     PYSYNCQ_CRASH_POINT("wait_for_message.after_announce");

@@ -94,7 +94,8 @@ TEST(MagicDoc, EveryHeaderAndSlotFieldInDesignMdSitsAtTheOffsetOfTheCode) {
       PYSYNQ_OFFSET(MemberSlot, waiting),          PYSYNQ_OFFSET(MemberSlot, pid),
       PYSYNQ_OFFSET(MemberSlot, reserved1),        PYSYNQ_OFFSET(MemberSlot, start_time),
       PYSYNQ_OFFSET(MemberSlot, waiting_since_ns), PYSYNQ_OFFSET(MemberSlot, flags),
-      PYSYNQ_OFFSET(MemberSlot, sender),
+      PYSYNQ_OFFSET(MemberSlot, sender),           PYSYNQ_OFFSET(MemberSlot, screen_sequence),
+      PYSYNQ_OFFSET(MemberSlot, screen_count),     PYSYNQ_OFFSET(MemberSlot, screen_hashes),
   };
 #undef PYSYNQ_OFFSET
   // Both directions: every field of the code is in the doc, at its offset, and the doc

@@ -59,7 +59,7 @@ FutexWaitResult result_of(int rc, int error) {
 } // namespace
 
 FutexWaitResult futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected,
-                           Deadline deadline) {
+                           Deadline deadline, std::uint32_t /*wake_bits: every wake reaches all*/) {
   void *address = &word;
   std::uint64_t left_ns = 0;
   if (!deadline.is_never()) {
@@ -95,6 +95,11 @@ void futex_wake_all(std::atomic<std::uint32_t> &word) noexcept {
     return;
   }
   (void)__ulock_wake(kUlCompareAndWaitShared | kUlfWakeAll, &word, 0);
+}
+
+// No sleeper selection here: every wake reaches every sleeper (futex.hpp allows it).
+void futex_wake_bits(std::atomic<std::uint32_t> &word, std::uint32_t /*bits*/) noexcept {
+  futex_wake_all(word);
 }
 
 } // namespace pysyncq::platform

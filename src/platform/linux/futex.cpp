@@ -14,7 +14,7 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
               "the kernel sees the atomic as a plain 32-bit word");
 
 FutexWaitResult futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected,
-                           Deadline deadline) {
+                           Deadline deadline, std::uint32_t wake_bits) {
   timespec absolute{};
   const timespec *timeout = nullptr;
   if (!deadline.is_never()) {
@@ -31,7 +31,7 @@ FutexWaitResult futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expec
     timeout = &absolute;
   }
   long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&word), FUTEX_WAIT_BITSET,
-                    expected, timeout, nullptr, FUTEX_BITSET_MATCH_ANY);
+                    expected, timeout, nullptr, wake_bits == 0 ? kEveryWakeBit : wake_bits);
   if (rc == 0) {
     return FutexWaitResult::kWokenOrChanged;
   }
@@ -52,6 +52,12 @@ void futex_wake_all(std::atomic<std::uint32_t> &word) noexcept {
   // which every sleeper's deadline or re-check covers.
   syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&word), FUTEX_WAKE, INT_MAX, nullptr,
           nullptr, 0);
+}
+
+void futex_wake_bits(std::atomic<std::uint32_t> &word, std::uint32_t bits) noexcept {
+  // As futex_wake_all; FUTEX_WAKE_BITSET takes the mask in its last argument (val3).
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&word), FUTEX_WAKE_BITSET, INT_MAX,
+          nullptr, nullptr, bits);
 }
 
 } // namespace pysyncq::platform

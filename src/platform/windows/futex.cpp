@@ -46,7 +46,7 @@ DWORD wait_ms(Deadline deadline) noexcept {
 } // namespace
 
 FutexWaitResult futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected,
-                           Deadline deadline) {
+                           Deadline deadline, std::uint32_t /*wake_bits: every wake reaches all*/) {
   HANDLE event = windows::word_event_for(&word);
   if (event == nullptr) {
     // Not in a mapped segment, or no event could be made: sleep a little and let the
@@ -81,6 +81,11 @@ void futex_wake_all(std::atomic<std::uint32_t> &word) noexcept {
   if (event != nullptr) {
     ::SetEvent(event); // cannot fail on a valid handle; sleepers re-check anyway
   }
+}
+
+// No sleeper selection here: every wake reaches every sleeper (futex.hpp allows it).
+void futex_wake_bits(std::atomic<std::uint32_t> &word, std::uint32_t /*bits*/) noexcept {
+  futex_wake_all(word);
 }
 
 } // namespace pysyncq::platform

@@ -39,7 +39,8 @@ bool read_screens(const MemberSlot &slot, ScreenDigest &digest) noexcept {
   return slot.screen_sequence.load(std::memory_order_relaxed) == before;
 }
 
-void write_screens(MemberSlot &slot, std::uint32_t even_sequence, const ScreenDigest &digest) noexcept {
+void write_screens(MemberSlot &slot, std::uint32_t even_sequence,
+                   const ScreenDigest &digest) noexcept {
   // Release fence after the odd sequence (stored by the caller): a waker that reads any
   // of the stores below also reads the odd sequence, and distrusts the read.
   std::atomic_thread_fence(std::memory_order_release);
@@ -62,9 +63,8 @@ bool publish_screens(MemberSlot &slot, const ScreenDigest &digest) noexcept {
   std::uint32_t sequence = slot.screen_sequence.load(std::memory_order_relaxed);
   // Relaxed: the CAS only makes one thread of the owner the writer; the fence in
   // write_screens orders the odd value before the data.
-  if ((sequence & 1U) != 0 ||
-      !slot.screen_sequence.compare_exchange_strong(sequence, sequence + 1,
-                                                    std::memory_order_relaxed)) {
+  if ((sequence & 1U) != 0 || !slot.screen_sequence.compare_exchange_strong(
+                                  sequence, sequence + 1, std::memory_order_relaxed)) {
     return false;
   }
   write_screens(slot, sequence, digest);
@@ -90,9 +90,8 @@ bool screens_out_all(const MemberSlot &slot, const AppendedHashes &appended) noe
     return true; // the sender is screened: every message of the append with it
   }
   return !appended.types.empty() &&
-         std::all_of(appended.types.begin(), appended.types.end(), [&](std::uint64_t type) {
-           return std::find(first, last, type) != last;
-         });
+         std::all_of(appended.types.begin(), appended.types.end(),
+                     [&](std::uint64_t type) { return std::find(first, last, type) != last; });
 }
 
 std::uint32_t bits_to_wake(const MemberTable &members, std::uint32_t announced,

@@ -51,7 +51,8 @@ TEST(WakeFilter, HashesTellKindsAndNamesApartAndAgreeAcrossCalls) {
   EXPECT_EQ(screen_hash(ScreenKind::kType, "echo"), screen_hash(ScreenKind::kType, "echo"));
   EXPECT_NE(screen_hash(ScreenKind::kType, "echo"), screen_hash(ScreenKind::kSender, "echo"));
   EXPECT_NE(screen_hash(ScreenKind::kType, "echo"), screen_hash(ScreenKind::kType, "echo2"));
-  EXPECT_NE(screen_hash(ScreenKind::kType, ""), screen_hash(ScreenKind::kType, std::string(1, '\0')));
+  EXPECT_NE(screen_hash(ScreenKind::kType, ""),
+            screen_hash(ScreenKind::kType, std::string(1, '\0')));
 }
 
 TEST(WakeFilter, AFreshSlotScreensOutNothing) {

@@ -59,7 +59,7 @@ FutexWaitResult result_of(int rc, int error) {
 } // namespace
 
 FutexWaitResult futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected,
-                           Deadline deadline, std::uint32_t /*wake_bits: every wake reaches all*/) {
+                           Deadline deadline, std::uint32_t /*wake_bits*/) {
   void *address = &word;
   std::uint64_t left_ns = 0;
   if (!deadline.is_never()) {

@@ -56,8 +56,8 @@ void futex_wake_all(std::atomic<std::uint32_t> &word) noexcept {
 
 void futex_wake_bits(std::atomic<std::uint32_t> &word, std::uint32_t bits) noexcept {
   // As futex_wake_all; FUTEX_WAKE_BITSET takes the mask in its last argument (val3).
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&word), FUTEX_WAKE_BITSET, INT_MAX,
-          nullptr, nullptr, bits);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&word), FUTEX_WAKE_BITSET, INT_MAX, nullptr,
+          nullptr, bits);
 }
 
 } // namespace pysyncq::platform

@@ -46,7 +46,7 @@ DWORD wait_ms(Deadline deadline) noexcept {
 } // namespace
 
 FutexWaitResult futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected,
-                           Deadline deadline, std::uint32_t /*wake_bits: every wake reaches all*/) {
+                           Deadline deadline, std::uint32_t /*wake_bits*/) {
   HANDLE event = windows::word_event_for(&word);
   if (event == nullptr) {
     // Not in a mapped segment, or no event could be made: sleep a little and let the

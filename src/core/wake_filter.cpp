@@ -19,34 +19,34 @@ namespace {
 
 // Reads the slot's digest; false when the read may be torn (the seqlock's reader side).
 bool read_screens(const MemberSlot &slot, ScreenDigest &digest) noexcept {
-  // Acquire: pairs with the release fence of a publish, below; a sequence read while odd
+  // Acquire: pairs with the seq_cst store that ends a publish, below; a sequence read while odd
   // means a publish is under way.
   const std::uint32_t before = slot.screen_sequence.load(std::memory_order_acquire);
   if ((before & 1U) != 0) {
     return false;
   }
-  // Relaxed: validated by the sequence read after the fence.
-  digest.count = slot.screen_count.load(std::memory_order_relaxed);
+  // Acquire on every data load (free on x86 and ARM64's LDAR is cheap next to a futex
+  // wake): a load that saw a publish's release store also sees that publish's odd
+  // sequence, and no later load (the sequence re-read below) moves ahead of it. Fences
+  // would do the same, but ThreadSanitizer does not model them.
+  digest.count = slot.screen_count.load(std::memory_order_acquire);
   if (digest.count > kScreenHashSlots) {
     return false; // unknown (or garbage): the member wants everything
   }
   for (std::uint32_t i = 0; i < digest.count; ++i) {
-    digest.hashes[i] = slot.screen_hashes[i].load(std::memory_order_relaxed);
+    digest.hashes[i] = slot.screen_hashes[i].load(std::memory_order_acquire);
   }
-  // Acquire fence: a load above that saw a publish's write makes the sequence load below
-  // see that publish's odd (or a later) sequence.
-  std::atomic_thread_fence(std::memory_order_acquire);
+  // Relaxed: ordered after the acquire loads above.
   return slot.screen_sequence.load(std::memory_order_relaxed) == before;
 }
 
 void write_screens(MemberSlot &slot, std::uint32_t even_sequence,
                    const ScreenDigest &digest) noexcept {
-  // Release fence after the odd sequence (stored by the caller): a waker that reads any
-  // of the stores below also reads the odd sequence, and distrusts the read.
-  std::atomic_thread_fence(std::memory_order_release);
-  slot.screen_count.store(digest.count, std::memory_order_relaxed);
+  // Release on every data store, after the odd sequence (stored by the caller): a waker
+  // that reads any of them also reads the odd sequence, and distrusts the read.
+  slot.screen_count.store(digest.count, std::memory_order_release);
   for (std::uint32_t i = 0; i < kScreenHashSlots; ++i) {
-    slot.screen_hashes[i].store(digest.hashes[i], std::memory_order_relaxed);
+    slot.screen_hashes[i].store(digest.hashes[i], std::memory_order_release);
   }
   // seq_cst (a release at least): the owner announces its sleep after this, and a waker
   // that sees the announcement (an RMW chain on message_wake_wanted) sees this digest.
@@ -61,8 +61,8 @@ bool publish_screens(MemberSlot &slot, const ScreenDigest &digest) noexcept {
     return true; // the common case: the same screens as the last sleep, no write
   }
   std::uint32_t sequence = slot.screen_sequence.load(std::memory_order_relaxed);
-  // Relaxed: the CAS only makes one thread of the owner the writer; the fence in
-  // write_screens orders the odd value before the data.
+  // Relaxed: the CAS only makes one thread of the owner the writer; the release stores
+  // in write_screens order the odd value before the data.
   if ((sequence & 1U) != 0 || !slot.screen_sequence.compare_exchange_strong(
                                   sequence, sequence + 1, std::memory_order_relaxed)) {
     return false;

@@ -111,17 +111,24 @@ TEST(CrashPoint, AReaderAsleepGetsAMessageWhoseWriterWasKilledBeforeWakingIt) {
   auto queue = Queue::create(guard.name(), {.capacity_bytes = kCapacity});
 
   Pipe reader_registered;
+  Pipe writer_dead;
   Child reader = spawn_child(
-      [](const std::string &name, const Pipe &reader_registered) {
+      [](const std::string &name, const Pipe &reader_registered, const Pipe &writer_dead) {
         auto q = Queue::attach(name);
         q.set_wait_policy(WaitPolicy::sleep());
         q.open("reader");
         reader_registered.send('r');
         const auto message = q.pop(Deadline::never()); // as timer=None
+        // The message is published before the crash point, so a recheck may find it
+        // while the writer is still being killed (TerminateProcess under Wine takes
+        // a while): close only once it is dead, so that this close is the last.
+        if (!writer_dead.expect('d')) {
+          return 21;
+        }
         q.close();
         return message && parse_checked_body(message->body) ? 0 : 20;
       },
-      guard.name(), reader_registered);
+      guard.name(), reader_registered, writer_dead);
   ASSERT_TRUE(reader_registered.expect('r'));
   ASSERT_TRUE(wait_until_member_waits(queue, reader.pid(), MemberStats::Waiting::kForMessage));
 
@@ -135,6 +142,7 @@ TEST(CrashPoint, AReaderAsleepGetsAMessageWhoseWriterWasKilledBeforeWakingIt) {
       },
       guard.name());
   ASSERT_EQ(writer.wait(), -SIGKILL);
+  writer_dead.send('d');
   // Without a wake-up, only a waiter that looks again by itself ever returns.
   EXPECT_EQ(reader.wait(20s), 0) << "-1000: the reader slept through a published message";
   EXPECT_FALSE(guard.exists()) << "the reader's close left the segment behind";

@@ -41,6 +41,13 @@ def die_with_parent():
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+START_ATTEMPTS = 3
+
+
+class ExitedAtStart(RuntimeError):
+    """A nats-server ended before it wrote its ports; the message ends with its log."""
+
+
 class NatsServers:
     """One nats-server, or a JetStream cluster, on 127.0.0.1 ports the OS picks."""
 
@@ -48,17 +55,26 @@ class NatsServers:
         """``args``: more nats-server arguments (--user, --auth...); ``login``
         ("USER:PASSWORD@") and ``access`` (token=...): how the readiness probe logs in."""
         self.args, self.login, self.access = list(args), login, dict(access or {})
-        self.root = pathlib.Path(tempfile.mkdtemp(prefix="pysyncq-nats-"))
-        self.cluster_ports = [free_port() for _ in range(nodes)] if nodes > 1 else []
-        self.nodes = [{"name": f"n{i}", "client": -1, "monitor": -1, "proc": None}
-                      for i in range(nodes)]
-        try:
-            for index in range(nodes):
-                self._launch(index)
-            self._wait_for_jetstream(nodes)
-        except BaseException:
-            self.close()
-            raise
+        # A cluster port is free when free_port() hands it out, not when the server binds
+        # it: another program (a parallel test's server, say) may take it in between. A
+        # server that exits at start is so tried again, on new ports, a few times.
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self.root = pathlib.Path(tempfile.mkdtemp(prefix="pysyncq-nats-"))
+            self.cluster_ports = [free_port() for _ in range(nodes)] if nodes > 1 else []
+            self.nodes = [{"name": f"n{i}", "client": -1, "monitor": -1, "proc": None}
+                          for i in range(nodes)]
+            try:
+                for index in range(nodes):
+                    self._launch(index)
+                self._wait_for_jetstream(nodes)
+                return
+            except ExitedAtStart:
+                self.close()
+                if attempt == START_ATTEMPTS:
+                    raise
+            except BaseException:
+                self.close()
+                raise
 
     def _launch(self, index):
         node = self.nodes[index]
@@ -80,7 +96,9 @@ class NatsServers:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"nats-server exited at start: see {self.root}")
+                log_tail = (self.root / f"{node['name']}.log").read_text(errors="replace")
+                raise ExitedAtStart(f"nats-server {node['name']} exited at start "
+                                    f"(status {proc.returncode}): {log_tail[-600:]}")
             try:
                 ports = json.loads(ports_file.read_text())
                 node["client"] = int(ports["nats"][0].rsplit(":", 1)[1])

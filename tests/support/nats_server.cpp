@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
@@ -25,6 +26,21 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+
+// A server ended before it wrote its ports: most often a cluster port that another
+// program took between free_port() and the bind. The cluster is then tried again.
+struct ExitedAtStart : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+constexpr int kClusterStartAttempts = 3;
+
+// The end of a server's log, for an error message: the directory goes with the servers.
+std::string log_tail(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  constexpr std::size_t kTail = 600;
+  return text.size() > kTail ? text.substr(text.size() - kTail) : text;
+}
 
 // A port the OS has just handed out on 127.0.0.1. Another process could take it before
 // the server binds it; the cluster needs its route ports known to every node up front.
@@ -99,27 +115,36 @@ std::unique_ptr<NatsServers> NatsServers::single(const ServerLogin &login) {
 }
 
 std::unique_ptr<NatsServers> NatsServers::cluster(int nodes) {
-  std::unique_ptr<NatsServers> servers(new NatsServers);
-  char root[] = "/tmp/pysyncq-nats-XXXXXX";
-  if (::mkdtemp(root) == nullptr) {
-    throw std::runtime_error("mkdtemp failed");
+  for (int attempt = 1;; ++attempt) {
+    std::unique_ptr<NatsServers> servers(new NatsServers);
+    char root[] = "/tmp/pysyncq-nats-XXXXXX";
+    if (::mkdtemp(root) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    servers->root_ = root;
+    for (int index = 0; index < nodes; ++index) {
+      servers->cluster_ports_.push_back(free_port());
+    }
+    for (int index = 0; index < nodes; ++index) {
+      Node node;
+      node.name = "n" + std::to_string(index);
+      node.store = servers->root_ + "/" + node.name;
+      node.cluster_port = servers->cluster_ports_[static_cast<std::size_t>(index)];
+      servers->nodes_.push_back(node);
+    }
+    try {
+      for (Node &node : servers->nodes_) {
+        servers->launch(node);
+      }
+    } catch (const ExitedAtStart &) {
+      if (attempt == kClusterStartAttempts) {
+        throw;
+      }
+      continue; // the destructor kills the nodes started and removes the root
+    }
+    servers->wait_for_jetstream(nodes);
+    return servers;
   }
-  servers->root_ = root;
-  for (int index = 0; index < nodes; ++index) {
-    servers->cluster_ports_.push_back(free_port());
-  }
-  for (int index = 0; index < nodes; ++index) {
-    Node node;
-    node.name = "n" + std::to_string(index);
-    node.store = servers->root_ + "/" + node.name;
-    node.cluster_port = servers->cluster_ports_[static_cast<std::size_t>(index)];
-    servers->nodes_.push_back(node);
-  }
-  for (Node &node : servers->nodes_) {
-    servers->launch(node);
-  }
-  servers->wait_for_jetstream(nodes);
-  return servers;
 }
 
 void NatsServers::launch(Node &node) {
@@ -181,7 +206,7 @@ void NatsServers::launch(Node &node) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       node.pid = -1;
-      throw std::runtime_error("nats-server " + node.name + " exited at start; see " + log);
+      throw ExitedAtStart("nats-server " + node.name + " exited at start: " + log_tail(log));
     }
     std::this_thread::sleep_for(25ms);
   }

@@ -48,9 +48,10 @@ public:
   void map(std::uint64_t bytes);
 
   /// Maps this process's page tables for the first `bytes` of the mapping now, where the
-  /// OS can (Linux: MADV_POPULATE_WRITE), instead of one page fault per page on first
-  /// touch. Best effort and never fatal: an error (an old kernel, a file shrunk by a
-  /// hostile writer: EFAULT instead of SIGBUS) leaves the pages to fault in as before.
+  /// OS can (Linux: MADV_POPULATE_WRITE, then one read a page for a hypervisor that
+  /// shadows them), instead of one page fault per page on first touch. Best effort and
+  /// never fatal: an error (an old kernel, a file shrunk by a hostile writer: EFAULT
+  /// instead of SIGBUS) leaves the pages to fault in as before.
   void prefault(std::uint64_t bytes) const noexcept;
 
   /// True when /dev/shm/NAME is still this segment's file (not removed, not replaced by

@@ -4,8 +4,10 @@
 
 #include "platform/posix/shm_os.hpp"
 #include "platform/syscall.hpp"
+#include "platform/system.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -117,8 +119,23 @@ void SharedMemory::map(std::uint64_t bytes) {
 
 void SharedMemory::prefault(std::uint64_t bytes) const noexcept {
 #ifdef MADV_POPULATE_WRITE
+  const std::uint64_t length = std::min(bytes, mapped_bytes_);
   // Linux 5.14+; an older kernel says EINVAL, and the pages fault in when touched.
-  (void)::madvise(data_, std::min(bytes, mapped_bytes_), MADV_POPULATE_WRITE);
+  if (::madvise(data_, length, MADV_POPULATE_WRITE) != 0) {
+    return; // not mapped (or shrunk by a hostile writer: then touching would be SIGBUS)
+  }
+  // The kernel has mapped the pages, but a hypervisor that shadows the guest's page
+  // tables (this project's VM) maps each one only when this process first touches it,
+  // for about 5 µs: a 64 KiB message cost ~100 µs to copy on the ring's first lap and
+  // ~4 µs on later ones (docs/design.md, "Lifecycle races, decided"). One read a page
+  // makes that happen now. On hardware that walks the guest's tables itself it is a
+  // cache miss a page.
+  const std::uint64_t page = page_size();
+  for (std::uint64_t offset = 0; offset < length; offset += page) {
+    // Relaxed atomic load: other members write these bytes concurrently, and the value
+    // is not used, only the access.
+    (void)std::atomic_ref<std::byte>(data_[offset]).load(std::memory_order_relaxed);
+  }
 #else
   (void)bytes; // macOS has no such call
 #endif

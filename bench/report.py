@@ -409,6 +409,10 @@ def markdown(res):
                          f"messages of {size_label(r['message_bytes'])}): "
                          f"{r['peak_rss_kib_after_1pct']} KiB after 1% of them, "
                          f"{r['peak_rss_kib_at_end']} KiB at the end")
+        if r["workload"] == "open":
+            extra.append(f"- `open()` of a new {r['capacity_bytes'] >> 20} MiB queue: "
+                         f"{r['ms_open']:.1f} ms (it maps up to 64 MiB of pages into the "
+                         "process, docs/design.md \"Lifecycle races, decided\")")
         if r["workload"] == "fanout" and r["suite"] == "cpp" and r["contender"] == "pysyncq" \
                 and r.get("readers") == 1 and r.get("size") == 4096:
             extra.append(f"- C++ fanout 4 KiB 1:1: writer peak RSS "

@@ -181,6 +181,9 @@ else
 fi
 run_step "$BUILD/bench/pysyncq_hotpath" loop 2000000 >>"$RAW"
 run_step "$BUILD/bench/pysyncq_hotpath" memory $([ "$QUICK" = 1 ] && echo 20000 || echo 200000) >>"$RAW"
+for mebibytes in 1 8 64; do
+  run_step "$BUILD/bench/pysyncq_hotpath" open "$mebibytes" >>"$RAW"
+done
 
 # --- Python -------------------------------------------------------------------------------
 if [ -z "$ORIGINAL" ]; then

@@ -6,10 +6,15 @@
 //   pysyncq_hotpath memory N  a writer and a reader process move N messages of 4 KiB
 //                             through a 1 MiB queue; both report peak RSS after N/100
 //                             and after N messages: a queue's memory is its capacity.
+//   pysyncq_hotpath open M    the time open() takes on a new queue of M MiB (it maps the
+//                             first 64 MiB into this process: docs/design.md, "Lifecycle
+//                             races, decided"), median of 5.
 #include "harness.hpp"
 #include "pysyncq/queue.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <vector>
 
 namespace {
 
@@ -120,11 +125,29 @@ int memory(std::uint64_t n) {
   return 0;
 }
 
+int open_time(std::uint64_t mebibytes) {
+  std::vector<double> milliseconds;
+  for (int round = 0; round < 5; ++round) {
+    const std::string name = queue_name("open");
+    pysyncq::Queue queue = pysyncq::Queue::create(name, {.capacity_bytes = mebibytes << 20});
+    const auto start = bench::Clock::now();
+    queue.open("self");
+    milliseconds.push_back(bench::seconds_since(start) * 1e3);
+    queue.close();
+  }
+  std::sort(milliseconds.begin(), milliseconds.end());
+  bench::Record("open", "pysyncq")
+      .add("capacity_bytes", mebibytes << 20)
+      .add("ms_open", milliseconds[milliseconds.size() / 2])
+      .print();
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s loop|memory N\n", argv[0]);
+    std::fprintf(stderr, "usage: %s loop|memory|open N\n", argv[0]);
     return 2;
   }
   const std::uint64_t n = std::strtoull(argv[2], nullptr, 10);
@@ -135,6 +158,9 @@ int main(int argc, char **argv) {
     }
     if (mode == "memory") {
       return memory(n);
+    }
+    if (mode == "open") {
+      return open_time(n);
     }
   } catch (const std::exception &error) {
     std::fprintf(stderr, "pysyncq_hotpath: %s\n", error.what());

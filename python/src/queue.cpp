@@ -260,7 +260,12 @@ Queue &QueueObject::usable() {
 
 void QueueObject::open(py::handle sender) {
   Queue &queue = usable();
+  // The core's open runs without the GIL: it takes the queue lock, which another process
+  // may hold, and maps the ring's pages (up to 64 MiB: about 0.1 s on a VM whose
+  // hypervisor shadows page tables), and other threads of ours need not wait for either.
+  // It touches no Python object: the name's bytes are kept alive by `name` (or `sender`).
   if (sender.is_none()) {
+    py::gil_scoped_release no_gil;
     queue.open(); // the core names it by pid, as the guide's default str(os.getpid())
     return;
   }
@@ -268,6 +273,7 @@ void QueueObject::open(py::handle sender) {
   if (name.bytes.empty()) {
     throw py::value_error("sender name must not be empty");
   }
+  py::gil_scoped_release no_gil;
   queue.open(name.bytes);
 }
 

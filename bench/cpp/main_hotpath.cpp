@@ -12,7 +12,6 @@
 #include "harness.hpp"
 #include "pysyncq/queue.hpp"
 
-#include <algorithm>
 #include <fstream>
 #include <vector>
 
@@ -135,10 +134,9 @@ int open_time(std::uint64_t mebibytes) {
     milliseconds.push_back(bench::seconds_since(start) * 1e3);
     queue.close();
   }
-  std::sort(milliseconds.begin(), milliseconds.end());
   bench::Record("open", "pysyncq")
       .add("capacity_bytes", mebibytes << 20)
-      .add("ms_open", milliseconds[milliseconds.size() / 2])
+      .add("ms_open", bench::summarize(milliseconds).median)
       .print();
   return 0;
 }
